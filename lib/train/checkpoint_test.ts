@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import {
+  type Checkpoint,
+  loadCheckpoint,
+  modelWeights,
+  readCheckpointIndex,
+  saveCheckpoint,
+  setModelWeights,
+} from "./checkpoint.ts";
+
+function tinyModel(): tf.LayersModel {
+  const m = tf.sequential();
+  m.add(tf.layers.dense({ units: 3, inputShape: [2] }));
+  m.add(tf.layers.batchNormalization());
+  return m;
+}
+
+function checkpointAt(epoch: number, value: number): Checkpoint {
+  return {
+    weights: [{ name: "w", shape: [2], data: new Float32Array([value, -value]) }],
+    optimizer: { iterations: epoch * 10, buffers: [{ name: "w", shape: [2], data: new Float32Array([epoch, 0]) }] },
+    state: { epoch, step: epoch * 10, rngState: 1000 + epoch, bestMetric: null, bestEpoch: null },
+  };
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  const names = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  return names.sort();
+}
+
+Deno.test("saveCheckpoint: keeps last and best, prunes the rest, loads back exactly", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await saveCheckpoint(dir, checkpointAt(1, 1), { isBest: true, metric: 0.2 });
+    await saveCheckpoint(dir, checkpointAt(2, 2), { isBest: true, metric: 0.3 });
+    await Deno.mkdir(`${dir}/.epoch-0003.dead.tmp`); // what a crash mid-save leaves
+    await saveCheckpoint(dir, checkpointAt(3, 3));
+    await saveCheckpoint(dir, checkpointAt(4, 4));
+    assert.deepEqual(await listDir(dir), ["epoch-0002", "epoch-0004", "index.json"]);
+    assert.deepEqual(await readCheckpointIndex(dir), { last: "epoch-0004", best: "epoch-0002", bestMetric: 0.3 });
+
+    const last = await loadCheckpoint(dir);
+    assert.ok(last);
+    assert.equal(last.state.epoch, 4);
+    assert.equal(last.state.rngState, 1004);
+    assert.equal(last.optimizer.iterations, 40);
+    assert.deepEqual(Array.from(last.optimizer.buffers[0].data), [4, 0]);
+    assert.deepEqual(Array.from(last.weights[0].data), [4, -4]);
+    const best = await loadCheckpoint(dir, { which: "best" });
+    assert.equal(best?.state.epoch, 2);
+
+    // Re-saving an epoch (a resumed run) replaces it.
+    await saveCheckpoint(dir, checkpointAt(4, 9));
+    assert.deepEqual(Array.from((await loadCheckpoint(dir))!.weights[0].data), [9, -9]);
+    assert.equal(await loadCheckpoint(`${dir}/none`), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("modelWeights/setModelWeights: round trip into a fresh model; shape mismatch named", () => {
+  const a = tinyModel();
+  const b = tinyModel();
+  const wa = modelWeights(a);
+  // dense kernel, dense bias, BN gamma, beta, moving mean, moving variance
+  assert.deepEqual(wa.map((w) => w.shape), [[2, 3], [3], [3], [3], [3], [3]]);
+  setModelWeights(b, wa);
+  const wb = modelWeights(b);
+  wa.forEach((w, i) => assert.deepEqual(Array.from(wb[i].data), Array.from(w.data)));
+  const bad = wa.map((w, i) => i === 0 ? { ...w, shape: [3, 2] } : w);
+  assert.throws(() => setModelWeights(b, bad, { source: "x/model.json" }), /x\/model\.json: weight 0 .* \[3,2\]/);
+  assert.throws(() => setModelWeights(b, wa.slice(1), { source: "y" }), /y: holds 5 weights, the model has 6/);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) setModelWeights(b, modelWeights(a));
+  assert.equal(tf.memory().numTensors, before);
+  a.dispose();
+  b.dispose();
+});

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { ConfigError, DEFAULT_CONFIG, loadConfig, mergeConfig, resolveConfig } from "./config.ts";
+
+Deno.test("DEFAULT_CONFIG: DESIGN.md's schedule", () => {
+  const t = DEFAULT_CONFIG.train;
+  assert.equal(t.batchSize, 32);
+  assert.equal(t.lr, 0.01);
+  assert.equal(t.momentum, 0.9);
+  assert.equal(t.nesterov, true);
+  assert.equal(t.warmupEpochs, 5);
+  assert.deepEqual(t.decayEpochs, [50, 70]);
+  assert.equal(t.decayFactor, 0.1);
+  assert.equal(t.lrFloor, 1e-4);
+  assert.equal(t.weightDecay, 5e-4);
+  assert.equal(t.epochs, 100);
+  assert.equal(DEFAULT_CONFIG.matching.iouThreshold, 0.45);
+  assert.equal(DEFAULT_CONFIG.eval.scoreThreshold, 0.02);
+  assert.equal(DEFAULT_CONFIG.eval.nmsIou, 0.4);
+  assert.equal(DEFAULT_CONFIG.eval.topK, 200);
+});
+
+Deno.test("resolveConfig: overrides merge over the defaults", () => {
+  const c = resolveConfig({ train: { epochs: 3 }, model: { branches: 2 } });
+  assert.equal(c.train.epochs, 3);
+  assert.equal(c.train.lr, 0.01);
+  assert.equal(c.model.branches, 2);
+  assert.equal(c.model.trunk, "ssdv2");
+});
+
+Deno.test("resolveConfig: messages name the file and the field", () => {
+  const f = { file: "x.json" };
+  assert.throws(() => resolveConfig({ train: { lrr: 1 } }, f), /x\.json: field "train\.lrr": unknown key/);
+  assert.throws(() => resolveConfig({ train: { lr: "big" } }, f), /x\.json: field "train\.lr": expected a number/);
+  assert.throws(() => resolveConfig({ train: { lr: 0 } }, f), /field "train\.lr": 0 is out of range \(0, 10\]/);
+  assert.throws(() => resolveConfig({ model: { branches: 5 } }, f), /field "model\.branches": 5 is out of range/);
+  assert.throws(() => resolveConfig({ model: { branches: 2.5 } }, f), /"model\.branches": expected an integer/);
+  assert.throws(() => resolveConfig({ model: { trunk: "vgg" } }, f), /"model\.trunk": expected one of ssdv2/);
+  assert.throws(() => resolveConfig({ data: { augment: 1 } }, f), /"data\.augment": expected true or false/);
+  assert.throws(() => resolveConfig({ train: { decayEpochs: [50, "x"] } }, f), /"train\.decayEpochs\[1\]"/);
+  assert.throws(() => resolveConfig({ train: { decayEpochs: [70, 50] } }, f), /strictly increasing/);
+  assert.throws(() => resolveConfig({ train: { microBatch: 5 } }, f), /"train\.microBatch": 5 does not divide/);
+  assert.throws(() => resolveConfig({ train: 3 }, f), /"train": expected an object/);
+  assert.throws(() => resolveConfig([], f), ConfigError);
+});
+
+Deno.test("mergeConfig: arrays are replaced, objects merged, inputs untouched", () => {
+  const base = { a: { b: 1, c: [1, 2] }, d: 1 };
+  const out = mergeConfig(base, { a: { c: [3] } });
+  assert.deepEqual(out, { a: { b: 1, c: [3] }, d: 1 });
+  assert.deepEqual(base, { a: { b: 1, c: [1, 2] }, d: 1 });
+});
+
+Deno.test("loadConfig: extends a parent, names from the path, errors name the file holding the bad value", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/experiments/base`, { recursive: true });
+    await Deno.mkdir(`${dir}/experiments/quick`, { recursive: true });
+    await Deno.writeTextFile(
+      `${dir}/experiments/base/b4.json`,
+      JSON.stringify({ model: { branches: 4 }, train: { epochs: 100, decayEpochs: [50, 70] }, seed: 7 }),
+    );
+    await Deno.writeTextFile(
+      `${dir}/experiments/quick/b4.json`,
+      JSON.stringify({ extends: "../base/b4.json", train: { epochs: 2, decayEpochs: [1] } }),
+    );
+    const c = await loadConfig(`${dir}/experiments/quick/b4.json`);
+    assert.equal(c.experiment, "quick");
+    assert.equal(c.name, "b4");
+    assert.equal(c.seed, 7);
+    assert.equal(c.model.branches, 4);
+    assert.equal(c.train.epochs, 2);
+    assert.deepEqual(c.train.decayEpochs, [1]);
+
+    await Deno.writeTextFile(`${dir}/experiments/base/bad.json`, JSON.stringify({ model: { width: -1 } }));
+    await Deno.writeTextFile(`${dir}/experiments/quick/child.json`, JSON.stringify({ extends: "../base/bad.json" }));
+    await assert.rejects(
+      () => loadConfig(`${dir}/experiments/quick/child.json`),
+      /base\/bad\.json: field "model\.width"/,
+    );
+
+    await Deno.writeTextFile(`${dir}/experiments/quick/loop.json`, JSON.stringify({ extends: "loop.json" }));
+    await assert.rejects(() => loadConfig(`${dir}/experiments/quick/loop.json`), /cycle/);
+    await Deno.writeTextFile(`${dir}/experiments/quick/broken.json`, "{ not json");
+    await assert.rejects(
+      () => loadConfig(`${dir}/experiments/quick/broken.json`),
+      /broken\.json: config: not valid JSON/,
+    );
+    await assert.rejects(
+      () => loadConfig(`${dir}/nope.json`),
+      /nope\.json: config: cannot read config: file not found/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
