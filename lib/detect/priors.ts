@@ -1,0 +1,99 @@
+/**
+ * Prior (anchor) boxes of the SSDv2 detector, generated from the feature-map strides and the anchor sizes
+ * (shared/DESIGN.md section 1).
+ *
+ * Order: feature map, then row i, then column j, then anchor size. Each prior is a normalised centre box
+ * `[cx, cy, w, h]` with `cx = (j + 0.5) * step / W`, `cy = (i + 0.5) * step / H`, `w = size / W`, `h = size / H`.
+ * @module
+ */
+
+/** How to lay out priors: input size, one stride per feature map and the anchor sizes (pixels) of each map. */
+export interface PriorConfig {
+  /** Model input `[height, width]` in pixels. */
+  inputSize: [number, number];
+  /** Stride of each feature map in pixels; the map is `ceil(H / step) x ceil(W / step)`. */
+  steps: number[];
+  /** Square anchor sizes in pixels, one list per feature map. */
+  sizes: number[][];
+  /** Clip the centre boxes to [0, 1] (the public SSDv2 code does not). Default false. */
+  clip?: boolean;
+}
+
+/** The SSDv2 prior layout at 240x320: 4,420 priors over 30x40, 15x20, 8x10 and 4x5 maps. */
+export const SSDV2_PRIORS: PriorConfig = Object.freeze({
+  inputSize: [240, 320] as [number, number],
+  steps: [8, 16, 32, 64],
+  sizes: [[10, 16, 24], [32, 48], [64, 96], [128, 192, 256]],
+});
+
+function validate(config: PriorConfig): void {
+  const where = "lib/detect/priors.ts";
+  const [h, w] = config.inputSize ?? [];
+  if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0)) {
+    throw new Error(`${where}: inputSize must be two positive integers [height, width], got ${config.inputSize}`);
+  }
+  if (!Array.isArray(config.steps) || !Array.isArray(config.sizes) || config.steps.length !== config.sizes.length) {
+    throw new Error(`${where}: steps and sizes must be arrays of the same length (one entry per feature map)`);
+  }
+  config.steps.forEach((s, k) => {
+    if (!(s > 0)) throw new Error(`${where}: steps[${k}] must be positive, got ${s}`);
+    if (config.sizes[k].length === 0 || config.sizes[k].some((z) => !(z > 0))) {
+      throw new Error(`${where}: sizes[${k}] must be a non-empty list of positive sizes, got ${config.sizes[k]}`);
+    }
+  });
+}
+
+/** Feature-map sizes `[rows, cols]` implied by a prior config: `ceil(H / step) x ceil(W / step)`. */
+export function featureMapSizes(config: PriorConfig): [number, number][] {
+  validate(config);
+  const [h, w] = config.inputSize;
+  return config.steps.map((s) => [Math.ceil(h / s), Math.ceil(w / s)]);
+}
+
+/** Number of priors on each feature map (rows x cols x anchors), in map order. */
+export function priorCounts(config: PriorConfig): number[] {
+  return featureMapSizes(config).map(([r, c], k) => r * c * config.sizes[k].length);
+}
+
+/** Total number of priors P. */
+export function numPriors(config: PriorConfig): number {
+  return priorCounts(config).reduce((a, b) => a + b, 0);
+}
+
+/** The config restricted to its first `k` feature maps (the k-branch ablation keeps the smallest scales). */
+export function slicePriorConfig(config: PriorConfig, k: number): PriorConfig {
+  if (!Number.isInteger(k) || k < 1 || k > config.steps.length) {
+    throw new Error(`lib/detect/priors.ts: branch count must be an integer in 1..${config.steps.length}, got ${k}`);
+  }
+  return {
+    inputSize: [config.inputSize[0], config.inputSize[1]],
+    steps: config.steps.slice(0, k),
+    sizes: config.sizes.slice(0, k).map((s) => s.slice()),
+    ...(config.clip !== undefined ? { clip: config.clip } : {}),
+  };
+}
+
+/** Generates all priors as a flat `Float32Array` of length `P * 4` (normalised centre form). */
+export function generatePriors(config: PriorConfig): Float32Array {
+  const maps = featureMapSizes(config);
+  const [h, w] = config.inputSize;
+  const out = new Float32Array(numPriors(config) * 4);
+  let o = 0;
+  maps.forEach(([rows, cols], k) => {
+    const step = config.steps[k];
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const cx = ((j + 0.5) * step) / w;
+        const cy = ((i + 0.5) * step) / h;
+        for (const size of config.sizes[k]) {
+          out[o++] = cx;
+          out[o++] = cy;
+          out[o++] = size / w;
+          out[o++] = size / h;
+        }
+      }
+    }
+  });
+  if (config.clip) { for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, out[i])); }
+  return out;
+}
