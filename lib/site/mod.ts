@@ -1,0 +1,10 @@
+/**
+ * The notebooks' plumbing and the shareable report: nbformat notebooks built from TypeScript sources, run-folder
+ * discovery, the static HTML page, and a headless-browser check of that page.
+ * @module
+ */
+
+export * from "./notebook.ts";
+export * from "./html.ts";
+export * from "./vendor.ts";
+export * from "./browser.ts";
