@@ -1,0 +1,125 @@
+/**
+ * Run folders: `results/<experiment>/<run-id>/` and the contract of DESIGN.md section 3, plus the provenance
+ * record (commit, data checksum and label, backend, seed, host, times, speeds).
+ * @module
+ */
+import { exists, readJson, writeJsonAtomic } from "./files.ts";
+import type { RunConfig } from "./config.ts";
+import { OBJECT_CLASSES } from "../types.ts";
+
+/** Files every finished run folder holds (the P-R files are one per object class). */
+export const RUN_CONTRACT: readonly string[] = [
+  "config.json",
+  "metrics.json",
+  ...OBJECT_CLASSES.map((c) => `pr_${c}.json`),
+  "model/model.json",
+  "model/model.weights.bin",
+  "train_log.csv",
+  "train.log",
+  "provenance.json",
+];
+
+/** Where the run's data came from, as recorded everywhere it matters. */
+export interface DataProvenance {
+  root: string;
+  /** How the folder was found: `--data`, `FACEMASK_DATA`, `data/aizoo-facemask` or `generated`. */
+  source: string;
+  /** `generated` (synthetic pictures) or `real`. */
+  label: "generated" | "real";
+  /** Checksum of the data files (lib/data's dataChecksum). */
+  checksum: string;
+  description: string;
+  trainImages: number;
+  valImages: number;
+}
+
+/** Contents of `provenance.json`. */
+export interface Provenance {
+  commit: string | null;
+  /** Whether the working tree had uncommitted changes when the run started. */
+  dirty: boolean | null;
+  data: DataProvenance;
+  backend: { name: string; threads: number | null; detail?: unknown };
+  seed: number;
+  host: { hostname: string; os: string; arch: string; cpus: number; deno: string };
+  start: string;
+  end: string | null;
+  durationSeconds: number | null;
+  /** Start times of resumed sessions, oldest first. */
+  resumed: string[];
+  trainImgPerSec: number | null;
+  evalImgPerSec: number | null;
+  forwardImgPerSec: number | null;
+  command: string;
+}
+
+/** `<name>-YYYYMMDD-HHMMSS` in UTC. */
+export function makeRunId(name: string, date: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  const stamp = `${date.getUTCFullYear()}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}-` +
+    `${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`;
+  return `${name}-${stamp}`;
+}
+
+/**
+ * Creates `<resultsDir>/<experiment>/<run-id>/` and writes `config.json` there. Fails when the folder exists (a
+ * run is never overwritten; use resume instead).
+ */
+export async function createRunDir(
+  config: RunConfig,
+  options: { resultsDir?: string; runId?: string; date?: Date } = {},
+): Promise<string> {
+  const id = options.runId ?? makeRunId(config.name, options.date ?? new Date());
+  const dir = `${options.resultsDir ?? "results"}/${config.experiment}/${id}`;
+  if (await exists(dir)) throw new Error(`${dir}: run folder already exists (use --resume to continue it)`);
+  await Deno.mkdir(dir, { recursive: true });
+  await writeJsonAtomic(`${dir}/config.json`, config);
+  return dir;
+}
+
+/** The current git commit and whether the tree is dirty; nulls when git is unavailable. */
+export async function gitState(cwd = "."): Promise<{ commit: string | null; dirty: boolean | null }> {
+  const run = async (args: string[]) => {
+    try {
+      const out = await new Deno.Command("git", { args, cwd, stdout: "piped", stderr: "null" }).output();
+      return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+    } catch {
+      return null;
+    }
+  };
+  const commit = await run(["rev-parse", "HEAD"]);
+  const status = commit ? await run(["status", "--porcelain", "--untracked-files=no"]) : null;
+  return { commit, dirty: status === null ? null : status.length > 0 };
+}
+
+/** Host description for provenance. */
+export function hostInfo(): Provenance["host"] {
+  let hostname = "unknown";
+  try {
+    hostname = Deno.hostname();
+  } catch { /* not permitted: keep unknown */ }
+  return {
+    hostname,
+    os: Deno.build.os,
+    arch: Deno.build.arch,
+    cpus: navigator.hardwareConcurrency ?? 0,
+    deno: Deno.version.deno,
+  };
+}
+
+/** Writes `provenance.json` atomically. */
+export async function writeProvenance(runDir: string, provenance: Provenance): Promise<void> {
+  await writeJsonAtomic(`${runDir}/provenance.json`, provenance);
+}
+
+/** Reads `provenance.json` of a run. */
+export async function readProvenance(runDir: string): Promise<Provenance> {
+  return await readJson<Provenance>(`${runDir}/provenance.json`);
+}
+
+/** Contract files missing from a run folder (empty when the run is complete). */
+export async function missingRunFiles(runDir: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (const f of RUN_CONTRACT) if (!(await exists(`${runDir}/${f}`))) missing.push(f);
+  return missing;
+}
