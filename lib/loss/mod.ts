@@ -1,0 +1,5 @@
+/**
+ * Training losses of the detector.
+ * @module
+ */
+export * from "./multibox.ts";

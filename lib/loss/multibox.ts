@@ -1,0 +1,114 @@
+/**
+ * The SSD multibox loss as the public SSDv2 code uses it (shared/DESIGN.md section 1):
+ * softmax cross-entropy over the positive priors plus the hardest negatives (3 per positive, per image), and
+ * Smooth L1 on the offsets of the positives; both summed over the batch and divided by the number of positives N.
+ * When N = 0 both parts are 0 (the division uses max(N, 1) and no negatives are mined), never NaN.
+ *
+ * Hard negatives are ranked by their background loss `-log p(background)` in plain JS from the tensor values, so
+ * the ranking carries no gradient and needs no sort/top-k kernel (the wasm backend lacks a differentiable one).
+ * Ties are broken by prior index, which keeps the selection deterministic.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** Model outputs: logits `[B, P, C]` and offsets `[B, P, 4]`. */
+export interface MultiboxPrediction {
+  logits: tf.Tensor3D;
+  offsets: tf.Tensor3D;
+}
+
+/** Matched targets: class ids `[B, P]` (int32, 0 = background) and offsets `[B, P, 4]`. */
+export interface MultiboxTarget {
+  labels: tf.Tensor2D;
+  offsets: tf.Tensor3D;
+}
+
+/** Options of {@link multiboxLoss}. */
+export interface MultiboxOptions {
+  /** Negatives kept per positive in each image; default 3. */
+  negPosRatio?: number;
+}
+
+/** Loss parts, each a scalar: `total = cls + loc`. */
+export interface MultiboxLoss {
+  total: tf.Scalar;
+  cls: tf.Scalar;
+  loc: tf.Scalar;
+}
+
+/**
+ * Selects, per image, the positives and the `negPosRatio * positives` negatives with the largest background loss.
+ * Returns a 0/1 mask of the priors that enter the classification loss and the number of positives.
+ */
+export function mineHardNegatives(
+  bgLoss: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  options: { numPriors: number; negPosRatio?: number },
+): { mask: Float32Array; numPositives: number } {
+  const P = options.numPriors;
+  const ratio = options.negPosRatio ?? 3;
+  const B = labels.length / P;
+  const mask = new Float32Array(labels.length);
+  let total = 0;
+  const negs: number[] = [];
+  for (let b = 0; b < B; b++) {
+    let npos = 0;
+    negs.length = 0;
+    for (let p = b * P; p < (b + 1) * P; p++) {
+      if (labels[p] > 0) {
+        mask[p] = 1;
+        npos++;
+      } else negs.push(p);
+    }
+    total += npos;
+    const nneg = Math.min(Math.floor(ratio * npos), negs.length);
+    if (nneg === 0) continue;
+    if (nneg < negs.length) negs.sort((i, j) => bgLoss[j] - bgLoss[i] || i - j);
+    for (let k = 0; k < nneg; k++) mask[negs[k]] = 1;
+  }
+  return { mask, numPositives: total };
+}
+
+/** Multibox loss of a batch; see the module notes. All returned scalars are new tensors owned by the caller. */
+export function multiboxLoss(
+  pred: MultiboxPrediction,
+  target: MultiboxTarget,
+  options: MultiboxOptions = {},
+): MultiboxLoss {
+  const where = "lib/loss/multibox.ts";
+  const [B, P, C] = pred.logits.shape;
+  if (pred.logits.rank !== 3 || pred.offsets.rank !== 3 || pred.offsets.shape[2] !== 4) {
+    throw new Error(`${where}: predictions must be logits [B, P, C] and offsets [B, P, 4]`);
+  }
+  if (pred.offsets.shape[0] !== B || pred.offsets.shape[1] !== P) {
+    throw new Error(`${where}: logits [${pred.logits.shape}] and offsets [${pred.offsets.shape}] disagree`);
+  }
+  if (target.labels.shape[0] !== B || target.labels.shape[1] !== P || target.labels.dtype !== "int32") {
+    throw new Error(
+      `${where}: target labels must be int32 [${B}, ${P}], got ${target.labels.dtype} [${target.labels.shape}]`,
+    );
+  }
+  if (target.offsets.shape.join() !== [B, P, 4].join()) {
+    throw new Error(`${where}: target offsets must be [${B}, ${P}, 4], got [${target.offsets.shape}]`);
+  }
+  const labels = target.labels.dataSync();
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] < 0 || labels[i] >= C) throw new Error(`${where}: target label ${labels[i]} outside 0..${C - 1}`);
+  }
+  return tf.tidy(() => {
+    const logp = tf.logSoftmax(pred.logits);
+    const bgLoss = tf.tidy(() => tf.neg(logp.slice([0, 0, 0], [B, P, 1])).dataSync());
+    const { mask, numPositives } = mineHardNegatives(bgLoss, labels, { numPriors: P, ...options });
+    const n = Math.max(numPositives, 1);
+    const clsMask = tf.tensor2d(mask, [B, P]);
+    const posMask = tf.cast(tf.greater(target.labels, 0), "float32");
+    const ce = tf.neg(tf.sum(tf.mul(tf.oneHot(target.labels, C), logp), -1));
+    const cls = tf.div(tf.sum(tf.mul(ce, clsMask)), n) as tf.Scalar;
+    const a = tf.abs(tf.sub(pred.offsets, target.offsets));
+    const q = tf.minimum(a, 1);
+    // Smooth L1 without a select: 0.5 q^2 + (a - q) equals 0.5 a^2 below 1 and a - 0.5 above.
+    const sl1 = tf.add(tf.mul(0.5, tf.square(q)), tf.sub(a, q));
+    const loc = tf.div(tf.sum(tf.mul(tf.sum(sl1, -1), posMask)), n) as tf.Scalar;
+    return { total: tf.add(cls, loc) as tf.Scalar, cls, loc };
+  });
+}
