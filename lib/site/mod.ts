@@ -8,3 +8,5 @@ export * from "./notebook.ts";
 export * from "./html.ts";
 export * from "./vendor.ts";
 export * from "./browser.ts";
+export * from "./runs.ts";
+export * from "./draw.ts";

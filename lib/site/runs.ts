@@ -1,0 +1,155 @@
+/**
+ * Finds and reads run folders (`results/<experiment>/<run-id>/`, DESIGN.md section 3) for the notebooks and the
+ * report. A run folder is any folder holding a `config.json`; the experiment is its parent path below `results/`
+ * (it may contain `/`, e.g. `ablation/quick`). Missing files are recorded, never invented.
+ * @module
+ */
+
+import { OBJECT_CLASSES } from "../types.ts";
+
+/** One run folder as found on disk. */
+export interface RunFolder {
+  /** Parent path below the results folder, e.g. `ablation/quick`. */
+  experiment: string;
+  /** Folder name of the run. */
+  runId: string;
+  /** Path relative to the results folder (`<experiment>/<runId>`), usable as a link from `results/index.html`. */
+  relPath: string;
+  /** Absolute or caller-relative path of the folder. */
+  path: string;
+  /** Parsed `config.json`. */
+  config: Record<string, unknown>;
+  /** Parsed `metrics.json`, or `undefined` when the run has not been evaluated (yet). */
+  metrics?: Record<string, unknown>;
+  /** Parsed `provenance.json`, when present. */
+  provenance?: Record<string, unknown>;
+  /** Names of the files in the folder, sorted. */
+  files: string[];
+}
+
+async function readJsonFile(path: string): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+  try {
+    const value = JSON.parse(text);
+    if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error("expected a JSON object");
+    return value as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${path}: not a valid JSON object: ${(e as Error).message}`);
+  }
+}
+
+/** Reads one run folder; `resultsDir` is the root its experiment path is measured from. */
+export async function readRunFolder(path: string, resultsDir: string): Promise<RunFolder> {
+  const clean = (p: string) => p.replace(/\/+$/, "");
+  const root = clean(resultsDir);
+  const dir = clean(path);
+  if (!dir.startsWith(root + "/")) throw new Error(`readRunFolder: ${path} is not inside ${resultsDir}`);
+  const relPath = dir.slice(root.length + 1);
+  const slash = relPath.lastIndexOf("/");
+  const config = await readJsonFile(`${dir}/config.json`);
+  if (!config) throw new Error(`${dir}: not a run folder (no config.json)`);
+  const files: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile) files.push(e.name);
+  files.sort();
+  return {
+    experiment: slash >= 0 ? relPath.slice(0, slash) : "",
+    runId: slash >= 0 ? relPath.slice(slash + 1) : relPath,
+    relPath,
+    path: dir,
+    config,
+    metrics: await readJsonFile(`${dir}/metrics.json`),
+    provenance: await readJsonFile(`${dir}/provenance.json`),
+    files,
+  };
+}
+
+/**
+ * Every run folder below `resultsDir` (depth-first, sorted by path), or `[]` when the folder does not exist.
+ * Folders whose name starts with `.` or that are named `node_modules` are skipped.
+ */
+export async function listRuns(resultsDir: string): Promise<RunFolder[]> {
+  const runs: RunFolder[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries: Deno.DirEntry[] = [];
+    try {
+      for await (const e of Deno.readDir(dir)) entries.push(e);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    if (entries.some((e) => e.isFile && e.name === "config.json")) {
+      runs.push(await readRunFolder(dir, resultsDir));
+      return;
+    }
+    const subdirs = entries.filter((e) => e.isDirectory && !e.name.startsWith(".") && e.name !== "node_modules");
+    for (const e of subdirs.sort((a, b) => a.name.localeCompare(b.name))) await walk(`${dir}/${e.name}`);
+  };
+  await walk(resultsDir.replace(/\/+$/, ""));
+  return runs;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+function get(obj: unknown, path: string[]): unknown {
+  let cur = obj;
+  for (const key of path) {
+    if (!cur || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+/** The headline numbers of a run, in [0, 1]; `null` where the run has no such number. */
+export interface RunScores {
+  map: number | null;
+  map11: number | null;
+  /** All-point VOC AP per object class name. */
+  ap: Record<string, number | null>;
+  /** COCO-style AP@[.5:.95]. */
+  cocoAp: number | null;
+}
+
+/**
+ * Reads the scores of a run from `metrics.json`, which holds the evaluator's summary
+ * (`{ voc: { <class>: { ap, ap11 } }, map, map11, coco: { ap, ... } }`), either at its top level or under `val`
+ * or `final`.
+ */
+export function runScores(run: RunFolder): RunScores {
+  const m = run.metrics;
+  const base = [m, get(m, ["final"]), get(m, ["val"])].find((x) => x && typeof x === "object" && "map" in x) as
+    | Record<string, unknown>
+    | undefined;
+  const ap: Record<string, number | null> = {};
+  for (const c of OBJECT_CLASSES) ap[c] = num(get(base, ["voc", c, "ap"]));
+  return {
+    map: num(base?.map),
+    map11: num(base?.map11),
+    ap,
+    cocoAp: num(get(base, ["coco", "ap"])),
+  };
+}
+
+/**
+ * Whether a run trained or evaluated on generated data rather than the real images. Looks at the provenance's
+ * data description (`data.label` as lib/train writes it, else `data.generated`, `data.source`), then the config's data root.
+ */
+export function usesGeneratedData(run: RunFolder): boolean {
+  const p = run.provenance ?? {};
+  const label = get(p, ["data", "label"]);
+  if (label === "generated") return true;
+  if (label === "real") return false;
+  const flags = [get(p, ["data", "generated"]), get(p, ["generated"]), get(run.config, ["data", "generated"])];
+  if (flags.some((f) => f === true)) return true;
+  if (flags.some((f) => f === false)) return false;
+  const texts = [get(p, ["data", "source"]), get(p, ["dataSource"]), get(p, ["data", "root"]), get(p, ["data"])]
+    .filter((t) => typeof t === "string") as string[];
+  return texts.some((t) => /generated/i.test(t));
+}

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { listRuns, readRunFolder, runScores, usesGeneratedData } from "./runs.ts";
+
+async function fixture(): Promise<string> {
+  const root = await Deno.makeTempDir();
+  const mk = async (rel: string, files: Record<string, unknown>) => {
+    await Deno.mkdir(`${root}/${rel}`, { recursive: true });
+    for (const [name, v] of Object.entries(files)) {
+      await Deno.writeTextFile(`${root}/${rel}/${name}`, typeof v === "string" ? v : JSON.stringify(v));
+    }
+  };
+  await mk("ablation/quick/branches-2-x", {
+    "config.json": { model: { branches: 2 } },
+    "metrics.json": {
+      voc: { face_mask: { ap: 0.5, ap11: 0.4 }, face: { ap: 0.25, ap11: 0.2 } },
+      map: 0.375,
+      map11: 0.3,
+      coco: { ap: 0.1 },
+    },
+    "provenance.json": { data: { label: "generated", source: "generated" } },
+    "log.csv": "epoch,loss\n",
+  });
+  await mk("ablation/quick/branches-1-x", { "config.json": { model: { branches: 1 } } });
+  await mk("backbones/slim-y", {
+    "config.json": {},
+    "metrics.json": { final: { voc: { face_mask: { ap: 0.9 } }, map: 0.8 } },
+    "provenance.json": { data: { label: "real", source: "env" } },
+  });
+  await mk("ablation/table-only", { "table2.csv": "k,map\n" });
+  await mk(".hidden/run", { "config.json": {} });
+  return root;
+}
+
+Deno.test("listRuns finds folders with config.json, sorted, with experiment and relative path", async () => {
+  const root = await fixture();
+  const runs = await listRuns(root);
+  assert.deepEqual(runs.map((r) => [r.experiment, r.runId, r.relPath]), [
+    ["ablation/quick", "branches-1-x", "ablation/quick/branches-1-x"],
+    ["ablation/quick", "branches-2-x", "ablation/quick/branches-2-x"],
+    ["backbones", "slim-y", "backbones/slim-y"],
+  ]);
+  assert.deepEqual(runs[1].files, ["config.json", "log.csv", "metrics.json", "provenance.json"]);
+  assert.equal(runs[0].metrics, undefined);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("listRuns of a missing folder is empty", async () => {
+  assert.deepEqual(await listRuns("/nonexistent/results"), []);
+});
+
+Deno.test("runScores reads the summary at top level or under final; absent numbers are null", async () => {
+  const root = await fixture();
+  const [r1, r2, r3] = await listRuns(root);
+  assert.deepEqual(runScores(r2), { map: 0.375, map11: 0.3, ap: { face_mask: 0.5, face: 0.25 }, cocoAp: 0.1 });
+  assert.deepEqual(runScores(r1), { map: null, map11: null, ap: { face_mask: null, face: null }, cocoAp: null });
+  assert.deepEqual(runScores(r3), { map: 0.8, map11: null, ap: { face_mask: 0.9, face: null }, cocoAp: null });
+  assert.equal(usesGeneratedData(r2), true);
+  assert.equal(usesGeneratedData(r3), false);
+  assert.equal(usesGeneratedData(r1), false);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("readRunFolder errors name the folder and the problem", async () => {
+  const root = await Deno.makeTempDir();
+  await Deno.mkdir(`${root}/e/r`, { recursive: true });
+  await assert.rejects(readRunFolder(`${root}/e/r`, root), /e\/r: not a run folder \(no config.json\)/);
+  await Deno.writeTextFile(`${root}/e/r/config.json`, "{oops");
+  await assert.rejects(readRunFolder(`${root}/e/r`, root), /config\.json: not a valid JSON object/);
+  await assert.rejects(readRunFolder("/elsewhere/r", root), /is not inside/);
+  await Deno.remove(root, { recursive: true });
+});
