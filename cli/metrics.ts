@@ -1,0 +1,95 @@
+/**
+ * `deno task metrics --gt GT.json --dets DETS.json`: scores COCO-format detections against COCO-format ground truth
+ * and prints `{ voc, map, map11, coco }` as JSON (values in [0, 1]; `null` where undefined, e.g. a size range
+ * without ground truth).
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { evaluate, metricsSummary, readCocoDetections, readCocoGroundTruth } from "../lib/metrics/mod.ts";
+
+const HELP = `Usage: deno task metrics --gt GT.json --dets DETS.json [options]
+
+Scores detections in COCO results format ([{ image_id, category_id, bbox: [x, y, w, h], score }], pixels) against
+COCO ground truth (images, annotations with bbox and optional difficult, categories) and prints one JSON object:
+  { "voc": { "<category>": { "ap", "ap11" } }, "map", "map11",
+    "coco": { "ap", "ap50", "ap75", "small", "medium", "large" } }
+VOC AP is at IoU > 0.5 (all-point and 11-point); COCO AP follows pycocotools (AP@[.5:.95], 100 detections per
+image and class, size split on box areas in the file's pixels). null marks an undefined value.
+
+Options:
+  --gt FILE        COCO ground-truth JSON (required)
+  --dets FILE      COCO detections JSON (required)
+  --iou X          VOC IoU threshold (default 0.5)
+  --full           also print the size split at the 240x320 model input ("cocoInput") and counts
+  --pr-dir DIR     write pr_<category>.json (recall, precision, scores) for each category into DIR
+  -h, --help       show this help
+`;
+
+/** Runs the command on `args`; returns the exit code. Output goes to stdout, errors to stderr. */
+export async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        gt: { type: "string" },
+        dets: { type: "string" },
+        iou: { type: "string" },
+        full: { type: "boolean", default: false },
+        "pr-dir": { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`metrics: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.gt || !values.dets) {
+    console.error(`metrics: --gt and --dets are required\n\n${HELP}`);
+    return 2;
+  }
+  const iou = values.iou === undefined ? 0.5 : Number(values.iou);
+  if (!(iou >= 0 && iou < 1)) {
+    console.error(`metrics: --iou must be a number in [0, 1), got ${values.iou}`);
+    return 2;
+  }
+  try {
+    const gt = await readCocoGroundTruth(values.gt);
+    const dets = await readCocoDetections(values.dets, { groundTruth: gt });
+    const result = evaluate(gt.images, dets, {
+      classes: gt.classes,
+      coordinates: "pixels",
+      imageSizes: gt.imageSizes,
+      iouThreshold: iou,
+      source: values.dets,
+    });
+    const prDir = values["pr-dir"];
+    if (prDir) {
+      await Deno.mkdir(prDir, { recursive: true });
+      for (const [name, curve] of Object.entries(result.pr)) {
+        await Deno.writeTextFile(`${prDir}/pr_${name}.json`, JSON.stringify(curve));
+      }
+    }
+    const out = values.full
+      ? {
+        ...metricsSummary(result),
+        cocoInput: result.cocoInput,
+        numImages: result.numImages,
+        numDetections: result.numDetections,
+      }
+      : metricsSummary(result);
+    console.log(JSON.stringify(out, null, 2));
+    return 0;
+  } catch (e) {
+    console.error(`metrics: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import type { Box } from "../types.ts";
+import { DEFAULT_CLASSES, evaluate, metricsSummary } from "./evaluate.ts";
+import type { GroundTruthImage, ImageDetection } from "./types.ts";
+
+const close = (a: number | null, b: number, tol = 1e-12) =>
+  assert.ok(a !== null && Math.abs(a - b) <= tol, `expected ${b}, got ${a}`);
+const det = (imageId: string, box: Box, score: number, label: number): ImageDetection => ({
+  imageId,
+  box,
+  label,
+  score,
+});
+
+Deno.test("DEFAULT_CLASSES are face_mask (1) and face (2)", () => {
+  assert.deepEqual(DEFAULT_CLASSES, [{ id: 1, name: "face_mask" }, { id: 2, name: "face" }]);
+});
+
+Deno.test("evaluate: two classes, mAP is the mean of the per-class APs", () => {
+  const gts: GroundTruthImage[] = [
+    { imageId: "a", boxes: [[0, 0, 0.1, 0.1], [0.5, 0.5, 0.7, 0.7]], labels: [1, 2], difficult: [false, false] },
+    { imageId: "b", boxes: [[0.2, 0.2, 0.4, 0.4]], labels: [2], difficult: [false] },
+  ];
+  const dets = [
+    det("a", [0, 0, 0.1, 0.1], 0.9, 1), // face_mask hit -> AP 1
+    det("b", [0.6, 0.6, 0.8, 0.8], 0.8, 2), // face miss
+    det("a", [0.5, 0.5, 0.7, 0.7], 0.7, 2), // face hit
+  ];
+  const r = evaluate(gts, dets);
+  close(r.voc.face_mask.ap, 1);
+  // face: FP then TP over 2 boxes: recall 0, 1/2 with precision 0, 1/2 -> AP 1/4.
+  close(r.voc.face.ap, 1 / 4);
+  close(r.map, (1 + 1 / 4) / 2);
+  // 11-point face: t = 0..0.5 -> 1/2 (6 points) -> 3/11.
+  close(r.voc.face.ap11, 3 / 11);
+  close(r.map11, (1 + 3 / 11) / 2);
+  assert.deepEqual(Object.keys(metricsSummary(r)).sort(), ["coco", "map", "map11", "voc"]);
+  assert.equal(r.pr.face.recall.length, 2);
+  assert.equal(r.numDetections, 3);
+});
+
+Deno.test("evaluate: size split in original pixels and at the 240x320 input", () => {
+  // A 40x40 face in a 640x480 image: 1,600 px^2 (medium); scaled to 320x240 it is 20x20 = 400 px^2 (small).
+  const box: Box = [100 / 640, 100 / 480, 140 / 640, 140 / 480];
+  const gts: GroundTruthImage[] = [{ imageId: "a", boxes: [box], labels: [2], difficult: [false] }];
+  const dets = [det("a", box, 0.9, 2)];
+  const r = evaluate(gts, dets, { imageSizes: { a: { width: 640, height: 480 } } });
+  close(r.coco.medium, 1);
+  assert.equal(r.coco.small, null);
+  close(r.cocoInput.small, 1);
+  assert.equal(r.cocoInput.medium, null);
+  // Pixel boxes give the same split when sizes are known.
+  const px: Box = [100, 100, 140, 140];
+  const rp = evaluate([{ ...gts[0], boxes: [px] }], [det("a", px, 0.9, 2)], {
+    coordinates: "pixels",
+    imageSizes: new Map([["a", { width: 640, height: 480 }]]),
+  });
+  close(rp.coco.medium, 1);
+  close(rp.cocoInput.small, 1);
+  // Normalised boxes without sizes: the original-pixel split is unknown, the input split is not.
+  const rn = evaluate(gts, dets);
+  assert.equal(rn.coco.medium, null);
+  close(rn.coco.ap, 1);
+  close(rn.cocoInput.small, 1);
+});
+
+Deno.test("evaluate: bad input gets errors naming the item and the problem", () => {
+  const gts: GroundTruthImage[] = [{ imageId: "a", boxes: [[0, 0, 1, 1]], labels: [1], difficult: [false] }];
+  assert.throws(() => evaluate(gts, [det("zz", [0, 0, 1, 1], 1, 1)], { source: "x.json" }), /x\.json.*"zz".*not in/);
+  assert.throws(() => evaluate(gts, [det("a", [0, 0, 1, 1], 1, 7)]), /label 7/);
+  assert.throws(() => evaluate(gts, [det("a", [1, 0, 0, 1], 1, 1)]), /x2 < x1/);
+  assert.throws(() => evaluate([{ ...gts[0], labels: [] }], []), /1 boxes but 0 labels/);
+  assert.throws(() => evaluate([gts[0], gts[0]], []), /twice/);
+  assert.throws(() => evaluate(gts, [], { coordinates: "pixels", imageSizes: {} }), /no valid image size.*"a"/);
+});
