@@ -10,3 +10,4 @@ export * from "./vendor.ts";
 export * from "./browser.ts";
 export * from "./runs.ts";
 export * from "./draw.ts";
+export * from "./context.ts";
