@@ -11,3 +11,4 @@ export * from "./browser.ts";
 export * from "./runs.ts";
 export * from "./draw.ts";
 export * from "./context.ts";
+export * from "./display.ts";
