@@ -45,7 +45,12 @@ export class SgdOptimizer {
     }
     this.#vars = vars;
     this.#options = options;
-    this.#buffers = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+    this.#buffers = vars.map((v) => {
+      const zeros = tf.zerosLike(v);
+      const buffer = tf.variable(zeros, false);
+      zeros.dispose();
+      return buffer;
+    });
     this.#decays = vars.map((v) => options.weightDecay > 0 && (options.weightDecayOn === "all" || v.rank >= 2));
   }
 

@@ -61,6 +61,9 @@ Deno.test("SgdOptimizer: state save/restore continues the same trajectory", () =
 
 Deno.test("SgdOptimizer: bad state and gradients are rejected; no tensor leak", () => {
   const w = tf.variable(tf.tensor1d([1, 2]));
+  const start = tf.memory().numTensors;
+  new SgdOptimizer([w], { momentum: 0.9, nesterov: true, weightDecay: 0, weightDecayOn: "kernels" }).dispose();
+  assert.equal(tf.memory().numTensors, start);
   const opt = new SgdOptimizer([w], { momentum: 0.9, nesterov: true, weightDecay: 0, weightDecayOn: "kernels" });
   assert.throws(() => opt.setState({ iterations: 1, buffers: [] }), /0 buffers/);
   assert.throws(

@@ -1,0 +1,379 @@
+/**
+ * The training loop: micro-batches accumulated into optimizer steps, the warm-up/step-decay schedule, SGD with
+ * Nesterov momentum and weight decay, a checkpoint every epoch (with optimizer and RNG state), validation every N
+ * epochs, the per-epoch CSV log, progress, and a clean stop on a NaN/inf loss.
+ *
+ * The loop receives the model, the data and the loss as {@link TrainerParts}, so it can be tested on a toy model
+ * and wired to the real ones in lib/train/pipeline.ts.
+ *
+ * Determinism: one master {@link Rng} (seeded from the config) is forked once per epoch for the data order and
+ * augmentation; its state is saved with every checkpoint, so a resumed run sees the same batches as an
+ * uninterrupted one.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Box } from "../types.ts";
+import { Rng } from "../util/rng.ts";
+import { loadCheckpoint, modelWeights, saveCheckpoint, setModelWeights } from "./checkpoint.ts";
+import type { RunConfig } from "./config.ts";
+import { writeWeights } from "./files.ts";
+import { EpochLog, type EpochRow, Progress } from "./log.ts";
+import { SgdOptimizer } from "./optimizer.ts";
+import { learningRate } from "./schedule.ts";
+
+/** One micro-batch as the trainer consumes it (lib/data's Batch has these fields). */
+export interface TrainBatch {
+  ids: string[];
+  /** `[B, 240, 320, 3]` (or the model's input shape), values in [-0.5, 0.5]. */
+  images: Float32Array;
+  /** Normalised corner boxes per image. */
+  boxes: Box[][];
+  /** Class ids per box. */
+  labels: number[][];
+}
+
+/** The three parts of the multibox loss (tf scalars). */
+export interface LossParts {
+  total: tf.Scalar;
+  cls: tf.Scalar;
+  loc: tf.Scalar;
+}
+
+/** Loss of predictions `{logits [B,P,C], offsets [B,P,4]}` against targets `{labels [B,P] int32, offsets}`. */
+export type LossFn = (
+  pred: { logits: tf.Tensor; offsets: tf.Tensor },
+  target: { labels: tf.Tensor; offsets: tf.Tensor },
+) => LossParts;
+
+/** Prior matching of a batch (lib/detect's matchBatch). */
+export type MatchFn = (
+  boxes: readonly (readonly Box[])[],
+  labels: readonly (readonly number[])[],
+  options: { priors: Float32Array; iouThreshold?: number },
+) => { labels: Int32Array; offsets: Float32Array };
+
+/** What a validation pass reports to the loop. */
+export interface ValidationOutcome {
+  /** mAP (VOC all-point, IoU 0.5), `null` when undefined (no ground truth). */
+  map: number | null;
+  /** AP per class name. */
+  ap: Record<string, number | null>;
+}
+
+/** Everything the loop trains with. */
+export interface TrainerParts {
+  /** Model with two outputs: logits `[B, P, C]` and offsets `[B, P, 4]`. */
+  model: tf.LayersModel;
+  /** Priors of the model, normalised centre form, `P * 4`. */
+  priors: Float32Array;
+  /** Training images per epoch (sets the steps per epoch when the config does not). */
+  numTrain: number;
+  /** Micro-batches of one epoch, drawn with `rng` (order and augmentation). */
+  batches: (rng: Rng, epoch: number) => AsyncIterable<TrainBatch>;
+  loss: LossFn;
+  match: MatchFn;
+  /** Validation pass on the current weights. */
+  validate?: (epoch: number) => Promise<ValidationOutcome>;
+  /** Saved with the weights so the network can be rebuilt (trunk, branches, width...). */
+  modelMetadata?: Record<string, unknown>;
+}
+
+/** Options of {@link trainModel}. */
+export interface TrainOptions {
+  config: RunConfig;
+  /** Run folder (created, with config.json, by the caller). */
+  runDir: string;
+  /** Continue from the run folder's last checkpoint. */
+  resume?: boolean;
+  progress?: Progress;
+  /** Stop (as if killed) after this epoch's checkpoint is written. */
+  stopAfterEpoch?: number;
+  /** Extra sink for log lines (besides `train.log`). */
+  onLog?: (line: string) => void;
+}
+
+/** What a training session did. */
+export interface TrainResult {
+  /** Epochs completed in total (resumed ones included). */
+  epochs: number;
+  steps: number;
+  /** Whether all configured epochs are done (false when stopped by `stopAfterEpoch`). */
+  finished: boolean;
+  /** Per-epoch log rows, all sessions. */
+  rows: EpochRow[];
+  /** Mean loss of the first and the last optimizer step of this session. */
+  firstStepLoss: number | null;
+  lastStepLoss: number | null;
+  /** Training throughput of this session (images per second of pure training time). */
+  trainImgPerSec: number | null;
+  bestMetric: number | null;
+  bestEpoch: number | null;
+  /** Folder with the weights the run keeps (best if evaluated, else last), TF.js format. */
+  modelDir: string | null;
+}
+
+/** Thrown when the loss becomes NaN or infinite; the last good checkpoint stays in place. */
+export class NonFiniteLossError extends Error {
+  /** Creates the error; `checkpoint` is the last good checkpoint folder (or null when there is none). */
+  constructor(message: string, readonly epoch: number, readonly step: number, readonly checkpoint: string | null) {
+    super(message);
+    this.name = "NonFiniteLossError";
+  }
+}
+
+/** The model's trainable variables (tfjs LayerVariable.read() returns the underlying tf.Variable). */
+function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+/** Tries to serialise the topology; models with custom layers may not, and then only the weights are kept. */
+function topologyOf(model: tf.LayersModel): unknown {
+  try {
+    return model.toJSON(undefined, false);
+  } catch {
+    return null;
+  }
+}
+
+/** Steps per epoch the schedule uses. */
+export function stepsPerEpoch(config: RunConfig, numTrain: number): number {
+  if (config.train.stepsPerEpoch > 0) return config.train.stepsPerEpoch;
+  return Math.max(1, Math.ceil(numTrain / config.train.batchSize));
+}
+
+/**
+ * Trains `parts.model` as `options.config` says, writing checkpoints, `train_log.csv`, `train.log` and the kept
+ * weights (`model/`) into `options.runDir`.
+ */
+export async function trainModel(parts: TrainerParts, options: TrainOptions): Promise<TrainResult> {
+  const { config, runDir } = options;
+  const t = config.train;
+  const ckptDir = `${runDir}/checkpoints`;
+  const logFile = await Deno.open(`${runDir}/train.log`, { append: true, create: true });
+  const encoder = new TextEncoder();
+  const progress = options.progress ?? new Progress();
+  const log = (line: string) => {
+    const stamped = `${new Date().toISOString()} ${line}`;
+    logFile.writeSync(encoder.encode(stamped + "\n"));
+    progress.line(line);
+    options.onLog?.(line);
+  };
+  const vars = trainableVariables(parts.model);
+  const optimizer = new SgdOptimizer(vars, t);
+  const rng = new Rng(config.seed);
+  const epochLog = new EpochLog(`${runDir}/train_log.csv`);
+  const perEpoch = stepsPerEpoch(config, parts.numTrain);
+  const microPerStep = t.batchSize / t.microBatch;
+  const P = parts.priors.length / 4;
+  let startEpoch = 1;
+  let step = 0;
+  let bestMetric: number | null = null;
+  let bestEpoch: number | null = null;
+  let lastGood: string | null = null;
+
+  try {
+    if (options.resume) {
+      const ckpt = await loadCheckpoint(ckptDir);
+      if (!ckpt) throw new Error(`${runDir}: --resume given but there is no checkpoint in ${ckptDir}`);
+      setModelWeights(parts.model, ckpt.weights, { source: `${ckpt.path}/model.json` });
+      optimizer.setState(ckpt.optimizer);
+      rng.state = ckpt.state.rngState;
+      startEpoch = ckpt.state.epoch + 1;
+      step = ckpt.state.step;
+      bestMetric = ckpt.state.bestMetric;
+      bestEpoch = ckpt.state.bestEpoch;
+      lastGood = ckpt.path;
+      await epochLog.load({ upToEpoch: ckpt.state.epoch });
+      log(`resumed from ${ckpt.path} (epoch ${ckpt.state.epoch}, step ${step})`);
+    } else {
+      await epochLog.load({ upToEpoch: 0 });
+      log(
+        `training ${config.experiment}/${config.name}: ${t.epochs} epochs x ${perEpoch} steps of ${t.batchSize} ` +
+          `images (${microPerStep} micro-batches of ${t.microBatch}), ${parts.numTrain} training images, seed ${config.seed}`,
+      );
+    }
+
+    let firstStepLoss: number | null = null;
+    let lastStepLoss: number | null = null;
+    let sessionImages = 0;
+    let sessionSeconds = 0;
+    let epoch = startEpoch - 1;
+    for (epoch = startEpoch; epoch <= t.epochs; epoch++) {
+      const epochRng = rng.fork();
+      const sums = { total: 0, cls: 0, loc: 0, n: 0 };
+      let epochImages = 0;
+      let trainSeconds = 0;
+      let stepInEpoch = 0;
+      let acc: tf.Tensor[] | null = null;
+      let accCount = 0;
+      let stepLoss = 0;
+      let lr = learningRate(step, { ...t, stepsPerEpoch: perEpoch });
+      const applyStep = () => {
+        if (!acc) return;
+        const grads = acc;
+        const scaled = tf.tidy(() => grads.map((g) => g.div(accCount)));
+        optimizer.applyGradients(scaled, lr);
+        tf.dispose([...grads, ...scaled]);
+        acc = null;
+        const mean = stepLoss / accCount;
+        if (firstStepLoss === null) firstStepLoss = mean;
+        lastStepLoss = mean;
+        accCount = 0;
+        stepLoss = 0;
+        step++;
+        stepInEpoch++;
+        lr = learningRate(step, { ...t, stepsPerEpoch: perEpoch });
+      };
+      let t0 = performance.now();
+      for await (const batch of parts.batches(epochRng, epoch)) {
+        const b = batch.ids.length;
+        if (b === 0) continue;
+        const matched = parts.match(batch.boxes, batch.labels, {
+          priors: parts.priors,
+          iouThreshold: config.matching.iouThreshold,
+        });
+        let cls: tf.Scalar | null = null;
+        let loc: tf.Scalar | null = null;
+        const { value, grads } = tf.tidy(() => {
+          const x = tf.tensor(batch.images, [b, ...(parts.model.inputs[0].shape.slice(1) as number[])]);
+          const targetLabels = tf.tensor(matched.labels, [b, P], "int32");
+          const targetOffsets = tf.tensor(matched.offsets, [b, P, 4]);
+          return tf.variableGrads(() => {
+            const [logits, offsets] = parts.model.apply(x, { training: true }) as tf.Tensor[];
+            const lossParts = parts.loss({ logits, offsets }, { labels: targetLabels, offsets: targetOffsets });
+            cls = tf.keep(lossParts.cls);
+            loc = tf.keep(lossParts.loc);
+            return lossParts.total;
+          }, vars);
+        });
+        const [total, c, l] = [
+          value.dataSync()[0],
+          (cls as tf.Scalar | null)?.dataSync()[0] ?? NaN,
+          (loc as tf.Scalar | null)?.dataSync()[0] ?? NaN,
+        ];
+        tf.dispose([value, cls as tf.Scalar | null, loc as tf.Scalar | null].filter((x): x is tf.Scalar => x !== null));
+        const gradList = vars.map((v) => grads[v.name]);
+        if (!Number.isFinite(total)) {
+          tf.dispose(gradList);
+          if (acc) tf.dispose(acc);
+          const where = lastGood ? `the last good checkpoint is ${lastGood}` : "no checkpoint was written yet";
+          const msg = `loss is ${total} at epoch ${epoch}, step ${stepInEpoch + 1}/${perEpoch} ` +
+            `(images ${batch.ids.slice(0, 4).join(", ")}${b > 4 ? ", ..." : ""}); training stopped, ${where}`;
+          log(msg);
+          throw new NonFiniteLossError(msg, epoch, step, lastGood);
+        }
+        if (acc === null) acc = gradList;
+        else {
+          const prev: tf.Tensor[] = acc;
+          acc = tf.tidy(() => prev.map((g, i) => g.add(gradList[i])));
+          tf.dispose([...prev, ...gradList]);
+        }
+        accCount++;
+        stepLoss += total;
+        sums.total += total * b;
+        sums.cls += c * b;
+        sums.loc += l * b;
+        sums.n += b;
+        epochImages += b;
+        if (accCount === microPerStep) applyStep();
+        const t1 = performance.now();
+        trainSeconds += (t1 - t0) / 1000;
+        progress.update({
+          epoch,
+          epochs: t.epochs,
+          step: Math.min(stepInEpoch, perEpoch),
+          steps: perEpoch,
+          loss: total,
+          cls: c,
+          loc: l,
+          lr,
+          imgPerSec: epochImages / Math.max(trainSeconds, 1e-9),
+        });
+        if (stepInEpoch >= perEpoch) break;
+        t0 = performance.now();
+      }
+      // A last partial step (fewer micro-batches than a full batch) still counts: its gradient is their mean.
+      if (acc) {
+        const t1 = performance.now();
+        applyStep();
+        trainSeconds += (performance.now() - t1) / 1000;
+      }
+      sessionImages += epochImages;
+      sessionSeconds += trainSeconds;
+
+      let outcome: ValidationOutcome | null = null;
+      const every = config.eval.everyEpochs;
+      if (parts.validate && ((every > 0 && epoch % every === 0) || epoch === t.epochs)) {
+        outcome = await parts.validate(epoch);
+        const apText = Object.entries(outcome.ap).map(([k, v]) => `${k} ${v === null ? "n/a" : v.toFixed(4)}`);
+        log(`epoch ${epoch}: val mAP ${outcome.map === null ? "n/a" : outcome.map.toFixed(4)} (${apText.join(", ")})`);
+      }
+      const isBest = outcome !== null && outcome.map !== null && (bestMetric === null || outcome.map > bestMetric);
+      if (isBest) {
+        bestMetric = outcome!.map;
+        bestEpoch = epoch;
+      }
+      const row: EpochRow = {
+        epoch,
+        steps: stepInEpoch,
+        lr: learningRate(Math.max(0, step - 1), { ...t, stepsPerEpoch: perEpoch }),
+        loss: sums.n ? sums.total / sums.n : null,
+        loss_cls: sums.n ? sums.cls / sums.n : null,
+        loss_loc: sums.n ? sums.loc / sums.n : null,
+        train_img_s: trainSeconds > 0 ? epochImages / trainSeconds : null,
+        seconds: trainSeconds,
+        val_map: outcome?.map ?? null,
+        val_ap_face_mask: outcome?.ap.face_mask ?? null,
+        val_ap_face: outcome?.ap.face ?? null,
+      };
+      await epochLog.append(row);
+      lastGood = await saveCheckpoint(ckptDir, {
+        weights: modelWeights(parts.model),
+        optimizer: optimizer.getState(),
+        state: { epoch, step, rngState: rng.state, bestMetric, bestEpoch },
+      }, { isBest: isBest && config.checkpoint.keepBest, metric: bestMetric, metadata: parts.modelMetadata });
+      log(
+        `epoch ${epoch}/${t.epochs}: loss ${row.loss?.toFixed(4)} (cls ${row.loss_cls?.toFixed(4)} loc ` +
+          `${row.loss_loc?.toFixed(4)}), ${row.train_img_s?.toFixed(1)} img/s, checkpoint ${lastGood}`,
+      );
+      if (options.stopAfterEpoch !== undefined && epoch >= options.stopAfterEpoch && epoch < t.epochs) {
+        log(`stopping after epoch ${epoch} as asked (resume with --resume)`);
+        epoch++;
+        break;
+      }
+    }
+    const done = Math.min(epoch - 1, t.epochs);
+    const finished = done >= t.epochs;
+    let modelDir: string | null = null;
+    if (finished) {
+      const which = bestEpoch !== null && config.checkpoint.keepBest ? "best" : "last";
+      const kept = await loadCheckpoint(ckptDir, { which });
+      if (kept) {
+        setModelWeights(parts.model, kept.weights, { source: `${kept.path}/model.json` });
+        modelDir = `${runDir}/model`;
+        await Deno.mkdir(modelDir, { recursive: true });
+        await writeWeights(modelDir, kept.weights, {
+          stem: "model",
+          topology: topologyOf(parts.model),
+          metadata: { ...parts.modelMetadata, epoch: kept.state.epoch, which, valMap: kept.state.bestMetric },
+        });
+        log(`kept the ${which} weights (epoch ${kept.state.epoch}) in ${modelDir}`);
+      }
+    }
+    return {
+      epochs: done,
+      steps: step,
+      finished,
+      rows: epochLog.rows.slice(),
+      firstStepLoss,
+      lastStepLoss,
+      trainImgPerSec: sessionSeconds > 0 ? sessionImages / sessionSeconds : null,
+      bestMetric,
+      bestEpoch,
+      modelDir,
+    };
+  } finally {
+    optimizer.dispose();
+    logFile.close();
+  }
+}
