@@ -111,8 +111,8 @@ export const DEFAULT_CONFIG: RunConfig = {
     limitVal: 0,
     augment: true,
     prefetch: 2,
-    generatedTrain: 64,
-    generatedVal: 32,
+    generatedTrain: 400,
+    generatedVal: 100,
   },
   model: { trunk: "ssdv2", branches: 4, width: 16 },
   train: {

@@ -1,0 +1,135 @@
+/**
+ * Evaluation of a model on a split: batched forward passes over images decoded ahead by lib/data's loader,
+ * decoding and NMS (lib/detect), then VOC/COCO metrics (lib/metrics). It times the pure forward pass apart from
+ * the whole evaluation so a run can show that per-image overhead does not dominate (issue 5, point 7).
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Detection } from "../types.ts";
+import { Rng } from "../util/rng.ts";
+import { decodeDetections } from "../detect/mod.ts";
+import type { EvalResult, GroundTruthImage, ImageDetection, ImageSize } from "../metrics/mod.ts";
+import { evaluate } from "../metrics/mod.ts";
+import type { DataRecord } from "../data/dataset.ts";
+import { batches } from "../data/loader.ts";
+
+/** Options of {@link evaluateModel}. */
+export interface EvaluateModelOptions {
+  /** Priors of the model, normalised centre form. */
+  priors: Float32Array;
+  /** Images per forward pass. */
+  batchSize: number;
+  scoreThreshold: number;
+  nmsIou: number;
+  topK: number;
+  /** VOC IoU threshold. */
+  iouThreshold: number;
+  /** Batches decoded ahead of the forward pass; default 2. */
+  prefetch?: number;
+  /** Called after each batch with images done and total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Timing of one evaluation. */
+export interface EvalSpeed {
+  images: number;
+  /** Wall time of the whole evaluation: decoding, forward, NMS and metrics. */
+  seconds: number;
+  /** Time inside the forward pass (including reading its outputs back). */
+  forwardSeconds: number;
+  /** Time in decoding + NMS. */
+  decodeSeconds: number;
+  evalImgPerSec: number;
+  forwardImgPerSec: number;
+  /** `seconds / forwardSeconds`: 1 means evaluation costs no more than the forward pass. */
+  overheadRatio: number;
+}
+
+/** What {@link evaluateModel} returns. */
+export interface ModelEvaluation {
+  result: EvalResult;
+  /** Detections (normalised corner boxes) per image id. */
+  detections: Map<string, Detection[]>;
+  speed: EvalSpeed;
+  /** Images the loader could not read (named in `skippedIds`); they count as images without detections. */
+  skippedIds: string[];
+}
+
+/** Ground truth of records in the evaluator's form. */
+export function groundTruthOf(records: readonly DataRecord[]): GroundTruthImage[] {
+  return records.map((r) => ({ imageId: r.id, boxes: r.boxes, labels: r.labels, difficult: r.difficult }));
+}
+
+/** Runs the model over `records` in batches and evaluates its detections. */
+export async function evaluateModel(
+  model: tf.LayersModel,
+  records: DataRecord[],
+  options: EvaluateModelOptions,
+): Promise<ModelEvaluation> {
+  if (records.length === 0) throw new Error("evaluateModel: no records to evaluate");
+  const start = performance.now();
+  const detections = new Map<string, Detection[]>();
+  let forwardSeconds = 0;
+  let decodeSeconds = 0;
+  let done = 0;
+  const iterator = batches(records, {
+    batchSize: options.batchSize,
+    shuffle: false,
+    augment: false,
+    rng: new Rng(0),
+    prefetch: options.prefetch ?? 2,
+  });
+  const inputShape = model.inputs[0].shape.slice(1) as number[];
+  for await (const batch of iterator) {
+    const b = batch.ids.length;
+    const t0 = performance.now();
+    const [logits, offsets] = tf.tidy(() => {
+      const x = tf.tensor(batch.images, [b, ...inputShape]);
+      return model.predict(x, { batchSize: b }) as tf.Tensor[];
+    });
+    const logitData = await logits.data() as Float32Array;
+    const offsetData = await offsets.data() as Float32Array;
+    const t1 = performance.now();
+    forwardSeconds += (t1 - t0) / 1000;
+    tf.dispose([logits, offsets]);
+    const dets = decodeDetections({ logits: logitData, offsets: offsetData }, {
+      priors: options.priors,
+      scoreThreshold: options.scoreThreshold,
+      nmsIou: options.nmsIou,
+      topK: options.topK,
+    });
+    decodeSeconds += (performance.now() - t1) / 1000;
+    batch.ids.forEach((id, i) => detections.set(id, dets[i]));
+    done += b;
+    options.onProgress?.(done, records.length);
+  }
+  const skippedIds = iterator.skipped.map((s) => s.id);
+  for (const id of skippedIds) detections.set(id, []);
+  const flat: ImageDetection[] = [];
+  for (const [imageId, dets] of detections) {
+    for (const d of dets) flat.push({ imageId, box: d.box, label: d.label, score: d.score });
+  }
+  const imageSizes: Record<string, ImageSize> = {};
+  for (const r of records) imageSizes[r.id] = { width: r.width, height: r.height };
+  const result = evaluate(groundTruthOf(records), flat, {
+    iouThreshold: options.iouThreshold,
+    imageSizes,
+    source: "evaluateModel",
+  });
+  const seconds = (performance.now() - start) / 1000;
+  const images = records.length;
+  return {
+    result,
+    detections,
+    skippedIds,
+    speed: {
+      images,
+      seconds,
+      forwardSeconds,
+      decodeSeconds,
+      evalImgPerSec: images / seconds,
+      forwardImgPerSec: images / Math.max(forwardSeconds, 1e-9),
+      overheadRatio: seconds / Math.max(forwardSeconds, 1e-9),
+    },
+  };
+}

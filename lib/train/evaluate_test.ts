@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { generatePriors, matchPriors } from "../detect/mod.ts";
+import { generateDataset } from "../data/generate.ts";
+import { scanSplit } from "../data/dataset.ts";
+import { evaluateModel, groundTruthOf } from "./evaluate.ts";
+
+// Coarse priors keep the constant model small: 8x10 and 4x5 maps.
+const PRIOR_CONFIG = { inputSize: [240, 320] as [number, number], steps: [32, 64], sizes: [[64, 96], [128, 192, 256]] };
+
+/** A model that ignores its input and always outputs the given logits and offsets (as dense-layer biases). */
+function constantModel(logits: Float32Array, offsets: Float32Array, P: number): tf.LayersModel {
+  const input = tf.input({ shape: [240, 320, 3] });
+  const pooled = tf.layers.globalAveragePooling2d({}).apply(input);
+  const dense = (units: number, bias: Float32Array) =>
+    tf.layers.dense({ units, kernelInitializer: "zeros", weights: [tf.zeros([3, units]), tf.tensor1d(bias)] }).apply(
+      pooled,
+    );
+  const l = tf.layers.reshape({ targetShape: [P, 3] }).apply(dense(P * 3, logits)) as tf.SymbolicTensor;
+  const o = tf.layers.reshape({ targetShape: [P, 4] }).apply(dense(P * 4, offsets)) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: [l, o] });
+}
+
+Deno.test("evaluateModel: a model that outputs the encoded ground truth scores AP 1; speed recorded", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await generateDataset(dir, { seed: 11, train: 1, val: 3 });
+    const { records } = await scanSplit(dir, "val");
+    assert.equal(records.length, 3);
+    const record = records.find((r) => r.boxes.length > 0)!;
+    const priors = generatePriors(PRIOR_CONFIG);
+    const P = priors.length / 4;
+    const match = matchPriors(record.boxes, record.labels, { priors, iouThreshold: 0.45 });
+    const logits = new Float32Array(P * 3);
+    for (let p = 0; p < P; p++) logits[p * 3 + match.labels[p]] = 12; // near-certain class, background elsewhere
+    const model = constantModel(logits, match.offsets, P);
+    const evalOptions = { priors, batchSize: 2, scoreThreshold: 0.02, nmsIou: 0.4, topK: 200, iouThreshold: 0.5 };
+    const before = tf.memory().numTensors;
+    const out = await evaluateModel(model, [record], evalOptions);
+    assert.equal(tf.memory().numTensors, before);
+    const present = new Set(record.labels);
+    for (const [id, name] of [[1, "face_mask"], [2, "face"]] as const) {
+      const ap = out.result.voc[name].ap;
+      if (present.has(id)) assert.ok(Math.abs(ap! - 1) < 1e-9, `${name} AP ${ap}`);
+      else assert.equal(ap, null);
+    }
+    assert.ok(Math.abs(out.result.map! - 1) < 1e-9);
+    // One kept detection per ground-truth box (NMS removes the other priors matched to the same box).
+    assert.equal(out.detections.get(record.id)!.length, record.boxes.length);
+    assert.equal(out.speed.images, 1);
+    assert.ok(out.speed.forwardSeconds > 0 && out.speed.seconds >= out.speed.forwardSeconds);
+    assert.ok(out.speed.overheadRatio >= 1);
+
+    // The same constant output on all three images: the other images' boxes are missed or misplaced, so AP < 1.
+    const all = await evaluateModel(model, records, evalOptions);
+    assert.equal(all.speed.images, 3);
+    assert.equal(all.result.numImages, 3);
+    assert.ok(all.result.map! < 1);
+    assert.deepEqual(groundTruthOf([record])[0].boxes, record.boxes);
+    await assert.rejects(() => evaluateModel(model, [], evalOptions), /no records/);
+    model.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
