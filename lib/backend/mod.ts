@@ -1,0 +1,18 @@
+/**
+ * Backends: choosing and setting up tfjs ({@link setupBackend}), and the training kernels we add to the wasm
+ * backend. The native oneDNN backend lives in ./native and is reached through `setupBackend`.
+ * @module
+ */
+export {
+  BACKEND_CHOICES,
+  type BackendAttempt,
+  type BackendChoice,
+  type BackendInfo,
+  describeBackend,
+  setupBackend,
+  type SetupBackendOptions,
+  TFJS_NODE_HINT,
+  type TfjsNodeStatus,
+  tfjsNodeStatus,
+} from "./setup.ts";
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, wasmKernelLimits } from "./wasm_kernels.ts";
