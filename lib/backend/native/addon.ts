@@ -1,0 +1,118 @@
+/**
+ * Finding and loading the compiled oneDNN addon (native/build/Release/ssd_native.node).
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+/**
+ * Convolution geometry passed to the addon, 18 int32 values in this order: N, IH, IW, IC, OH, OW, OC, KH, KW,
+ * SH, SW, DH, DW, padTop, padLeft, padBottom, padRight, groups.
+ */
+export type ConvParams = Int32Array;
+
+/** Activation codes understood by {@link NativeAddon.convForward}. */
+export const ACTIVATION_CODES: Readonly<Record<string, number>> = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  leakyrelu: 3,
+  sigmoid: 4,
+  elu: 5,
+};
+
+/**
+ * The functions the addon exports. Every array argument views caller-owned memory (the wasm heap); outputs are
+ * written in place. NHWC activations; weights in tfjs layouts.
+ */
+export interface NativeAddon {
+  /** y = act(conv(x, w) + bias). */
+  convForward(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    p: ConvParams,
+    act: number,
+    alpha: number,
+  ): void;
+  /** dx = gradient of conv(x, w) with respect to x. */
+  convBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
+  /** dw = gradient of conv(x, w) with respect to w. */
+  convBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
+  /** Fused CB forward; training writes z (conv output) and the batch mean / biased variance. */
+  cbForward(
+    x: Float32Array,
+    w: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    z: Float32Array | null,
+    y: Float32Array,
+    p: ConvParams,
+    eps: number,
+    training: boolean,
+  ): void;
+  /** Fused CB backward: dx, dw, dgamma, dbeta in one call. */
+  cbBackward(...args: (Float32Array | ConvParams | number)[]): void;
+  /** Fused DCB forward. */
+  dcbForward(...args: (Float32Array | ConvParams | number | boolean | null)[]): void;
+  /** Fused DCB backward. */
+  dcbBackward(...args: (Float32Array | ConvParams | number)[]): void;
+  /** C = A B (row-major, m x k times k x n) with oneDNN's sgemm. */
+  sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void;
+  /** Sets the OpenMP thread count for later calls. */
+  setThreads(n: number): void;
+  /** The OpenMP thread count. */
+  getThreads(): number;
+  /** "oneDNN x.y.z". */
+  version(): string;
+  /** Number of cached primitives (grows once per new shape, then stays flat). */
+  cacheSize(): number;
+}
+
+/** Absolute path of the built addon. */
+export const ADDON_PATH: string = fileURLToPath(
+  new URL("../../../native/build/Release/ssd_native.node", import.meta.url),
+);
+
+/** What to run when the addon is missing. */
+export const BUILD_HINT =
+  "run `deno task build:native` (needs g++, make, python3 and Debian libdnnl-dev; see cli/build_native.ts)";
+
+let cached: NativeAddon | null = null;
+
+/** Loads the addon once; throws an Error naming the path and the cause when it is missing or cannot load. */
+export function loadAddon(path: string = ADDON_PATH): NativeAddon {
+  if (cached) return cached;
+  if (!existsSync(path)) throw new Error(`native addon not built (${path} is missing): ${BUILD_HINT}`);
+  try {
+    cached = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (e) {
+    throw new Error(`native addon ${path} failed to load (${(e as Error).message}); rebuild it: ${BUILD_HINT}`);
+  }
+  return cached;
+}
+
+/** True when the addon file exists (it may still fail to load). */
+export function addonBuilt(path: string = ADDON_PATH): boolean {
+  return existsSync(path);
+}
+
+/**
+ * Thread count to use: the explicit option, else the SSD_NATIVE_THREADS environment variable, else every core.
+ * Throws when the value is not a positive integer.
+ */
+export function resolveThreads(threads?: number): number {
+  const fromEnv = process.env.SSD_NATIVE_THREADS;
+  const n = threads ?? (fromEnv ? Number(fromEnv) : navigator.hardwareConcurrency || 1);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(
+      `native backend: threads must be a positive integer, got ${threads ?? `SSD_NATIVE_THREADS=${fromEnv}`}`,
+    );
+  }
+  return n;
+}

@@ -1,0 +1,303 @@
+/**
+ * Fused CB and DCB blocks on the native backend: one oneDNN forward call and one backward call per block, wired into
+ * tfjs autograd with `tf.customGrad`, so variables, optimizers and checkpoints stay plain tfjs.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import type { BnParams, FusedBlocks, FusedOptions, FusedResult } from "../../model/fused.ts";
+import type { NativeAddon } from "./addon.ts";
+import { convParams, heapView } from "./kernels.ts";
+
+/** Kernel names of the fused blocks (registered only for the native backend). */
+export const FUSED_KERNELS = {
+  cb: "SsdNativeCB",
+  cbGrad: "SsdNativeCBGrad",
+  dcb: "SsdNativeDCB",
+  dcbGrad: "SsdNativeDCBGrad",
+} as const;
+
+type Info = tf.TensorInfo;
+
+interface BlockAttrs {
+  stride: 1 | 2;
+  epsilon: number;
+  training: boolean;
+}
+
+/** Conv info of a pad-1 3x3 (or 1x1, pad 0) stage. */
+function stageInfo(xShape: number[], fShape: number[], stride: number, depthwise: boolean) {
+  const pad = fShape[0] === 1 ? 0 : 1;
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    fShape as [number, number, number, number],
+    stride,
+    1,
+    [[0, 0], [pad, pad], [pad, pad], [0, 0]],
+    undefined,
+    depthwise,
+  );
+}
+
+function checkBlock(name: string, x: Info, kernel: Info, depthwise: boolean): void {
+  if (x.shape.length !== 4) throw new Error(`${name}: x must be rank 4 [B, H, W, C], got shape [${x.shape}]`);
+  const [kh, kw, cin, cout] = kernel.shape;
+  if (kernel.shape.length !== 4 || kh !== 3 || kw !== 3 || cin !== x.shape[3] || (depthwise && cout !== 1)) {
+    throw new Error(
+      `${name}: kernel must be [3, 3, ${x.shape[3]}, ${depthwise ? 1 : "cout"}], got [${kernel.shape}]`,
+    );
+  }
+}
+
+/** Kernel configs for the fused blocks on `backendName`. */
+export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.KernelConfig[] {
+  const cb: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+    const b = backend as BackendWasm;
+    const { x, kernel, gamma, beta, movingMean, movingVariance } = inputs as Record<string, Info>;
+    const { stride, epsilon, training } = attrs as unknown as BlockAttrs;
+    checkBlock("convBnRelu", x, kernel, false);
+    const info = stageInfo(x.shape, kernel.shape, stride, false);
+    const p = convParams(info, 1);
+    const c = [info.outChannels];
+    const y = b.makeOutput(info.outShape, "float32");
+    if (!training) {
+      addon.cbForward(
+        heapView(b, x),
+        heapView(b, kernel),
+        heapView(b, gamma),
+        heapView(b, beta),
+        heapView(b, movingMean),
+        heapView(b, movingVariance),
+        null,
+        heapView(b, y),
+        p,
+        epsilon,
+        false,
+      );
+      return [y];
+    }
+    const z = b.makeOutput(info.outShape, "float32");
+    const mean = b.makeOutput(c, "float32");
+    const variance = b.makeOutput(c, "float32");
+    const v = (t: Info) => heapView(b, t);
+    addon.cbForward(v(x), v(kernel), v(gamma), v(beta), v(mean), v(variance), v(z), v(y), p, epsilon, true);
+    return [y, z, mean, variance];
+  };
+
+  const cbGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+    const b = backend as BackendWasm;
+    const { x, kernel, gamma, z, mean, variance, y, dy } = inputs as Record<string, Info>;
+    const { stride, epsilon } = attrs as unknown as BlockAttrs;
+    const p = convParams(stageInfo(x.shape, kernel.shape, stride, false), 1);
+    const dx = b.makeOutput(x.shape, "float32");
+    const dk = b.makeOutput(kernel.shape, "float32");
+    const dg = b.makeOutput(gamma.shape, "float32");
+    const db = b.makeOutput(gamma.shape, "float32");
+    const v = (t: Info) => heapView(b, t);
+    addon.cbBackward(
+      v(x),
+      v(kernel),
+      v(gamma),
+      v(z),
+      v(mean),
+      v(variance),
+      v(y),
+      v(dy),
+      v(dx),
+      v(dk),
+      v(dg),
+      v(db),
+      p,
+      epsilon,
+    );
+    return [dx, dk, dg, db];
+  };
+
+  const dcb: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+    const b = backend as BackendWasm;
+    const i = inputs as Record<string, Info>;
+    const { stride, epsilon, training } = attrs as unknown as BlockAttrs;
+    checkBlock("depthwiseBlock", i.x, i.dwKernel, true);
+    const [, , pin, cout] = i.pwKernel.shape;
+    if (i.pwKernel.shape[0] !== 1 || i.pwKernel.shape[1] !== 1 || pin !== i.x.shape[3]) {
+      throw new Error(`depthwiseBlock: pwKernel must be [1, 1, ${i.x.shape[3]}, cout], got [${i.pwKernel.shape}]`);
+    }
+    const dInfo = stageInfo(i.x.shape, i.dwKernel.shape, stride, true);
+    const pInfo = stageInfo(dInfo.outShape, i.pwKernel.shape, 1, false);
+    const pd = convParams(dInfo, dInfo.inChannels);
+    const pp = convParams(pInfo, 1);
+    const y = b.makeOutput(pInfo.outShape, "float32");
+    const outs = training
+      ? [
+        b.makeOutput(dInfo.outShape, "float32"),
+        b.makeOutput(dInfo.outShape, "float32"),
+        b.makeOutput(pInfo.outShape, "float32"),
+        b.makeOutput([dInfo.outChannels], "float32"),
+        b.makeOutput([dInfo.outChannels], "float32"),
+        b.makeOutput([cout], "float32"),
+        b.makeOutput([cout], "float32"),
+      ]
+      : [];
+    const v = (t: Info) => heapView(b, t);
+    const [z1, a1, z2, m1, v1, m2, v2] = outs;
+    addon.dcbForward(
+      v(i.x),
+      v(i.dwKernel),
+      v(i.gamma1),
+      v(i.beta1),
+      v(i.pwKernel),
+      v(i.gamma2),
+      v(i.beta2),
+      v(training ? m1 : i.movingMean1),
+      v(training ? v1 : i.movingVariance1),
+      v(training ? m2 : i.movingMean2),
+      v(training ? v2 : i.movingVariance2),
+      training ? v(z1) : null,
+      training ? v(a1) : null,
+      training ? v(z2) : null,
+      v(y),
+      pd,
+      pp,
+      epsilon,
+      training,
+    );
+    return [y, ...outs];
+  };
+
+  const dcbGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+    const b = backend as BackendWasm;
+    const i = inputs as Record<string, Info>;
+    const { stride, epsilon } = attrs as unknown as BlockAttrs;
+    const dInfo = stageInfo(i.x.shape, i.dwKernel.shape, stride, true);
+    const pInfo = stageInfo(dInfo.outShape, i.pwKernel.shape, 1, false);
+    const outs = [i.x, i.dwKernel, i.gamma1, i.gamma1, i.pwKernel, i.gamma2, i.gamma2].map((t) =>
+      b.makeOutput(t.shape, "float32")
+    );
+    const v = (t: Info) => heapView(b, t);
+    addon.dcbBackward(
+      ...[i.x, i.dwKernel, i.gamma1, i.pwKernel, i.gamma2, i.z1, i.a1, i.z2, i.y, i.mean1, i.variance1, i.mean2]
+        .map(v),
+      v(i.variance2),
+      v(i.dy),
+      ...outs.map(v),
+      convParams(dInfo, dInfo.inChannels),
+      convParams(pInfo, 1),
+      epsilon,
+    );
+    return outs;
+  };
+
+  return [
+    { kernelName: FUSED_KERNELS.cb, backendName, kernelFunc: cb },
+    { kernelName: FUSED_KERNELS.cbGrad, backendName, kernelFunc: cbGrad },
+    { kernelName: FUSED_KERNELS.dcb, backendName, kernelFunc: dcb },
+    { kernelName: FUSED_KERNELS.dcbGrad, backendName, kernelFunc: dcbGrad },
+  ];
+}
+
+function run(name: string, inputs: tf.NamedTensorMap, attrs: BlockAttrs): tf.Tensor[] {
+  return tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+}
+
+/**
+ * Moves tensors kept inside a customGrad forward (which runs in its own tidy) into the caller's scope: a clone is
+ * tracked where the caller is, the kept original is released. On the native backend a clone shares the buffer.
+ */
+function adopt<T extends tf.Tensor>(kept: T): T {
+  const t = kept.clone();
+  kept.dispose();
+  return t;
+}
+
+function asStats(pairs: tf.Tensor[]): FusedResult["stats"] {
+  const out: FusedResult["stats"] = [];
+  for (let k = 0; k < pairs.length; k += 2) {
+    out.push({ mean: adopt(pairs[k]) as tf.Tensor1D, variance: adopt(pairs[k + 1]) as tf.Tensor1D });
+  }
+  return out;
+}
+
+/** The {@link FusedBlocks} of the native backend named `backendName`; its kernels must be registered. */
+export function nativeFusedBlocks(backendName: string): FusedBlocks {
+  return {
+    backendName,
+    convBnRelu(x: tf.Tensor4D, kernel: tf.Tensor4D, bn: BnParams, options: FusedOptions): FusedResult {
+      const attrs: BlockAttrs = { stride: options.stride, epsilon: options.epsilon, training: options.training };
+      const { gamma, beta, movingMean, movingVariance } = bn;
+      if (!options.training) {
+        const [y] = run(FUSED_KERNELS.cb, { x, kernel, gamma, beta, movingMean, movingVariance }, attrs);
+        return { y: y as tf.Tensor4D, stats: [] };
+      }
+      let kept: tf.Tensor[] = [];
+      const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+        const [x, kernel, gamma, beta] = args as tf.Tensor[];
+        const save = args[4] as tf.GradSaveFunc;
+        const [y, z, mean, variance] = run(
+          FUSED_KERNELS.cb,
+          { x, kernel, gamma, beta, movingMean, movingVariance },
+          attrs,
+        );
+        save([x, kernel, gamma, z, mean, variance, y]);
+        kept = [tf.keep(mean), tf.keep(variance)];
+        return {
+          value: y,
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+            const [x, kernel, gamma, z, mean, variance, y] = saved;
+            return run(FUSED_KERNELS.cbGrad, { x, kernel, gamma, z, mean, variance, y, dy }, attrs);
+          },
+        };
+      });
+      const y = f(x, kernel, gamma, beta) as tf.Tensor4D;
+      return { y, stats: asStats(kept) };
+    },
+
+    depthwiseBlock(x, weights, options): FusedResult {
+      const attrs: BlockAttrs = { stride: options.stride, epsilon: options.epsilon, training: options.training };
+      const { dwKernel, pwKernel, bn1, bn2 } = weights;
+      const moving = {
+        movingMean1: bn1.movingMean,
+        movingVariance1: bn1.movingVariance,
+        movingMean2: bn2.movingMean,
+        movingVariance2: bn2.movingVariance,
+      };
+      const params = { dwKernel, gamma1: bn1.gamma, beta1: bn1.beta, pwKernel, gamma2: bn2.gamma, beta2: bn2.beta };
+      if (!options.training) {
+        const [y] = run(FUSED_KERNELS.dcb, { x, ...params, ...moving }, attrs);
+        return { y: y as tf.Tensor4D, stats: [] };
+      }
+      let kept: tf.Tensor[] = [];
+      const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+        const [x, dwKernel, gamma1, beta1, pwKernel, gamma2, beta2] = args as tf.Tensor[];
+        const save = args[7] as tf.GradSaveFunc;
+        const inputs = { x, dwKernel, gamma1, beta1, pwKernel, gamma2, beta2, ...moving };
+        const [y, z1, a1, z2, mean1, variance1, mean2, variance2] = run(FUSED_KERNELS.dcb, inputs, attrs);
+        save([x, dwKernel, gamma1, pwKernel, gamma2, z1, a1, z2, y, mean1, variance1, mean2, variance2]);
+        kept = [mean1, variance1, mean2, variance2].map((t) => tf.keep(t));
+        return {
+          value: y,
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+            const [x, dwKernel, gamma1, pwKernel, gamma2, z1, a1, z2, y, mean1, variance1, mean2, variance2] = saved;
+            return run(FUSED_KERNELS.dcbGrad, {
+              x,
+              dwKernel,
+              gamma1,
+              pwKernel,
+              gamma2,
+              z1,
+              a1,
+              z2,
+              y,
+              mean1,
+              variance1,
+              mean2,
+              variance2,
+              dy,
+            }, attrs);
+          },
+        };
+      });
+      const y = f(x, dwKernel, bn1.gamma, bn1.beta, pwKernel, bn2.gamma, bn2.beta) as tf.Tensor4D;
+      return { y, stats: asStats(kept) };
+    },
+  };
+}

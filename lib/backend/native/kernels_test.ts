@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { addonBuilt } from "./addon.ts";
+import { loadNative } from "./native.ts";
+import { convParams, NATIVE_BACKEND } from "./kernels.ts";
+
+const ignore = !addonBuilt();
+if (ignore) console.warn("native addon not built: native kernel tests are skipped (run `deno task build:native`)");
+
+/** max |a - b| / max |b|: the relative error the issue bounds by 1e-4. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let d = 0, m = 1e-30;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return d / m;
+}
+
+/** Runs `fn` on each backend and returns its outputs as plain arrays. */
+export async function onBackends<T>(names: string[], fn: () => tf.Tensor[]): Promise<Float32Array[][]> {
+  const out: Float32Array[][] = [];
+  for (const n of names) {
+    await tf.setBackend(n);
+    const ts = fn();
+    out.push(ts.map((t) => t.dataSync() as Float32Array));
+    tf.dispose(ts);
+  }
+  return out;
+}
+
+type Pad = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
+
+/** Output and both gradients of sum(conv(x, w) * r), r fixed random, so dy is not uniform. */
+function convAndGrads(depthwise: boolean, x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: Pad): tf.Tensor[] {
+  const op = (a: tf.Tensor4D, b: tf.Tensor4D) =>
+    depthwise ? tf.depthwiseConv2d(a, b, stride, pad) : tf.conv2d(a, b, stride, pad);
+  const y = op(x, w);
+  const r = tf.randomUniform(y.shape, -1, 1, "float32", 7);
+  const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => op(a as tf.Tensor4D, b as tf.Tensor4D).mul(r).sum());
+  const [dx, dw] = g([x, w]);
+  r.dispose();
+  return [y, dx, dw];
+}
+
+Deno.test({
+  name: "native kernels: conv2d and depthwise forward + both gradients equal the cpu backend over the grid",
+  ignore,
+  async fn() {
+    await tf.setBackend("cpu");
+    assert.equal((await loadNative()).ok, true);
+    const explicit: Pad = [[0, 0], [1, 1], [1, 1], [0, 0]];
+    let cases = 0;
+    for (const depthwise of [false, true]) {
+      for (const k of [1, 3]) {
+        for (const stride of [1, 2]) {
+          for (const pad of ["same", "valid", explicit] as Pad[]) {
+            for (const batch of [1, 8]) {
+              for (const [h, w] of [[15, 20], [8, 10]]) {
+                const cin = 6, cout = depthwise ? 6 : 10;
+                const x = tf.randomNormal([batch, h, w, cin], 0, 1, "float32", 1) as tf.Tensor4D;
+                const f = tf.randomNormal([k, k, cin, depthwise ? 1 : cout], 0, 1, "float32", 2) as tf.Tensor4D;
+                const [ref, got] = await onBackends(
+                  ["cpu", NATIVE_BACKEND],
+                  () => convAndGrads(depthwise, x, f, stride, pad),
+                );
+                const what = `${depthwise ? "depthwise" : "conv"} ${k}x${k} s${stride} ${
+                  JSON.stringify(pad)
+                } b${batch} ${h}x${w}`;
+                for (let i = 0; i < 3; i++) {
+                  const e = relErr(got[i], ref[i]);
+                  assert.ok(e <= 1e-4, `${what} output ${i}: relative error ${e}`);
+                }
+                tf.dispose([x, f]);
+                cases++;
+              }
+            }
+          }
+        }
+      }
+    }
+    assert.equal(cases, 2 * 2 * 2 * 3 * 2 * 2);
+  },
+});
+
+Deno.test({
+  name: "native kernels: stride-2 'same' on 15x20 gives 8x10 with tfjs's (0,1) padding, explicit gives (1,1)",
+  ignore,
+  async fn() {
+    assert.equal((await loadNative()).ok, true);
+    await tf.setBackend(NATIVE_BACKEND);
+    const x = tf.ones([1, 15, 20, 1]) as tf.Tensor4D;
+    const w = tf.ones([3, 3, 1, 1]) as tf.Tensor4D;
+    const same = tf.conv2d(x, w, 2, "same");
+    const expl = tf.conv2d(x, w, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+    assert.deepEqual(same.shape, [1, 8, 10, 1]);
+    assert.deepEqual(expl.shape, [1, 8, 10, 1]);
+    // 15 rows, 'same' at stride 2: total padding 2 = 1 top + 1 bottom; 20 columns: total 1 = 0 left + 1 right.
+    // So the top-left window of 'same' sees 2 rows x 3 columns of ones; explicit (1,1) padding sees 2 x 2.
+    assert.equal(same.dataSync()[0], 6);
+    assert.equal(expl.dataSync()[0], 4);
+    // Bottom-right: 'same' window covers rows 13..15 (15 is padding) and columns 18..20 (20 is padding): 2 x 2.
+    assert.equal(same.dataSync()[79], 4);
+    tf.dispose([x, w, same, expl]);
+  },
+});
+
+Deno.test({
+  name: "native kernels: fused conv2d with bias and relu / leakyrelu equals the cpu backend; dilations null is 1",
+  ignore,
+  async fn() {
+    await tf.setBackend("cpu");
+    assert.equal((await loadNative()).ok, true);
+    const x = tf.randomNormal([2, 9, 11, 4], 0, 1, "float32", 3) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, 4, 5], 0, 1, "float32", 4) as tf.Tensor4D;
+    const dw = tf.randomNormal([3, 3, 4, 2], 0, 1, "float32", 5) as tf.Tensor4D;
+    const bias = tf.randomNormal([5], 0, 1, "float32", 6) as tf.Tensor1D;
+    const bias8 = tf.randomNormal([8], 0, 1, "float32", 6) as tf.Tensor1D;
+    const [ref, got] = await onBackends(["cpu", NATIVE_BACKEND], () => [
+      tf.fused.conv2d({ x, filter: w, strides: 1, pad: "same", bias, activation: "relu" }),
+      tf.fused.conv2d({ x, filter: w, strides: 2, pad: "valid", bias, activation: "leakyrelu", leakyreluAlpha: 0.1 }),
+      tf.fused.conv2d({
+        x,
+        filter: w,
+        strides: 1,
+        pad: "same",
+        bias,
+        activation: "prelu",
+        preluActivationWeights: bias,
+      }),
+      tf.fused.depthwiseConv2d({ x, filter: dw, strides: 2, pad: "same", bias: bias8, activation: "relu6" }),
+      // tfjs-layers passes dilations: null (the cpu backend would reject it, so it gets 1).
+      tf.engine().runKernel(tf.Conv2D, { x, filter: w }, {
+        strides: 1,
+        pad: "same",
+        dataFormat: "NHWC",
+        dilations: tf.getBackend() === NATIVE_BACKEND ? null : 1,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    ]);
+    for (let i = 0; i < ref.length; i++) assert.ok(relErr(got[i], ref[i]) <= 1e-5, `output ${i}`);
+    tf.dispose([x, w, dw, bias, bias8]);
+  },
+});
+
+Deno.test({
+  name: "native backend: Identity shares the buffer, the wasm backend still works beside it, no tensor leaks",
+  ignore,
+  async fn() {
+    assert.equal((await loadNative()).ok, true);
+    await tf.setBackend(NATIVE_BACKEND);
+    const a = tf.tensor1d([1, 2, 3]);
+    const b = a.clone();
+    const backend = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } };
+    assert.equal(backend.dataIdMap.get(b.dataId).memoryOffset, backend.dataIdMap.get(a.dataId).memoryOffset);
+    a.dispose();
+    assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
+    b.dispose();
+    // Same instance: tensors made on native are usable on wasm and vice versa, and wasm's own conv still runs.
+    const x = tf.randomNormal([1, 7, 7, 3], 0, 1, "float32", 8) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, 3, 4], 0, 1, "float32", 9) as tf.Tensor4D;
+    const [ref, wasm, nat] = await onBackends(["cpu", "wasm", NATIVE_BACKEND], () => [tf.conv2d(x, w, 1, "same")]);
+    assert.ok(relErr(wasm[0], ref[0]) <= 1e-5);
+    assert.ok(relErr(nat[0], ref[0]) <= 1e-5);
+    await tf.setBackend(NATIVE_BACKEND);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 20; i++) {
+      tf.tidy(() => {
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same").sum()
+        );
+        g([x, w]);
+      });
+    }
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([x, w]);
+  },
+});
+
+Deno.test("convParams: oneDNN geometry from tfjs conv info, and a clear error when it cannot match", () => {
+  const info = tf.backend_util.computeConv2DInfo([8, 15, 20, 6], [3, 3, 6, 1], 2, 1, "same", undefined, true);
+  // 'same' at stride 2: out 8x10; height pads 2 total (1,1), width pads 1 total (0,1).
+  assert.deepEqual(Array.from(convParams(info, 6)), [8, 15, 20, 6, 8, 10, 6, 3, 3, 2, 2, 1, 1, 1, 0, 1, 1, 6]);
+  const ceil = tf.backend_util.computeConv2DInfo([1, 8, 8, 1], [3, 3, 1, 1], 2, 1, 0, "ceil");
+  assert.throws(() => convParams(ceil, 1), /height size 8 with padding 0,0 cannot give 4 outputs/);
+});

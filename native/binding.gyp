@@ -1,0 +1,13 @@
+{
+  "targets": [
+    {
+      "target_name": "ssd_native",
+      "sources": ["ssd_native.cc"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++14"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-fopenmp"],
+      "ldflags": ["-fopenmp"],
+      "libraries": ["-ldnnl", "-lgomp"]
+    }
+  ]
+}
