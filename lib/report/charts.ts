@@ -1,0 +1,307 @@
+/**
+ * Vega-Lite chart specs (P-R curves, branch ablation, training curves, mAP vs FPS), validated by compiling them with
+ * vega-lite, rendered headlessly with vega to SVG and with resvg to PNG, and wrapped for Jupyter display.
+ * @module
+ */
+
+import { Resvg } from "@resvg/resvg-js";
+import * as vega from "vega";
+import * as vl from "vega-lite";
+import type { PrCurve } from "../metrics/types.ts";
+import { isGeneratedData, PAPER_TABLE2_MAP, type RunSummary } from "./summary.ts";
+
+/** A Vega-Lite spec as plain JSON. */
+export type VlSpec = Record<string, unknown>;
+
+/** Schema URL of the vega-lite version we compile with (pinned 6.x). */
+export const VL_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+
+/** Options shared by the chart builders. */
+export interface ChartOptions {
+  /** Chart title; each builder has a default. */
+  title?: string;
+  /** Where the numbers come from; generated data is flagged in the subtitle. */
+  dataLabel?: string;
+}
+
+function titleOf(text: string, dataLabel?: string): Record<string, unknown> {
+  if (!dataLabel) return { text };
+  const subtitle = !isGeneratedData(dataLabel)
+    ? `data: ${dataLabel}`
+    : /generated/i.test(dataLabel)
+    ? `data: ${dataLabel} (not comparable with the paper)`
+    : `data: ${dataLabel} (GENERATED, not comparable with the paper)`;
+  return { text, subtitle };
+}
+
+/** Keeps at most `maxPoints` points of a curve, evenly spaced in rank, always the first and the last. */
+export function downsampleIndices(n: number, maxPoints: number): number[] {
+  if (n <= maxPoints) return Array.from({ length: n }, (_, i) => i);
+  if (maxPoints < 2) throw new Error(`downsampleIndices: maxPoints must be at least 2, got ${maxPoints}`);
+  const out = new Set<number>();
+  for (let i = 0; i < maxPoints; i++) out.add(Math.round((i * (n - 1)) / (maxPoints - 1)));
+  return [...out];
+}
+
+/**
+ * P-R curves, one line per class, AP in the legend. Classes without ground truth are left out. `envelope` plots
+ * the monotone (interpolated) precision, whose area is the all-point AP, instead of the raw precision.
+ */
+export function prChartSpec(
+  curves: readonly PrCurve[],
+  options: ChartOptions & { maxPoints?: number; envelope?: boolean } = {},
+): VlSpec {
+  const maxPoints = options.maxPoints ?? 400;
+  const values: { cls: string; recall: number; precision: number }[] = [];
+  for (const c of curves) {
+    if (c.ap === null) continue;
+    const cls = `${c.name} (AP ${(c.ap * 100).toFixed(2)}%)`;
+    const p = options.envelope ? c.interpolated : c.precision;
+    for (const i of downsampleIndices(c.recall.length, maxPoints)) {
+      values.push({ cls, recall: c.recall[i], precision: p[i] });
+    }
+  }
+  return {
+    $schema: VL_SCHEMA,
+    title: titleOf(options.title ?? "Precision-recall per class (VOC, IoU 0.5)", options.dataLabel),
+    width: 420,
+    height: 320,
+    data: { values },
+    mark: { type: "line", strokeWidth: 2, interpolate: options.envelope ? "step-after" : "linear" },
+    encoding: {
+      x: { field: "recall", type: "quantitative", title: "Recall", scale: { domain: [0, 1] } },
+      y: { field: "precision", type: "quantitative", title: "Precision", scale: { domain: [0, 1] } },
+      color: {
+        field: "cls",
+        type: "nominal",
+        title: "Class (AP@0.5)",
+        legend: { orient: "bottom-left", labelLimit: 400 },
+      },
+    },
+  };
+}
+
+/**
+ * Branch ablation: our mAP as bars with value labels, the paper's Table 2 values as red ticks over them.
+ */
+export function ablationChartSpec(runs: readonly RunSummary[], options: ChartOptions = {}): VlSpec {
+  const ours = `ours (${options.dataLabel ?? runs[0]?.dataLabel ?? "our data"})`;
+  const paper = "paper (AIZOO full test)";
+  const values = [...runs].sort((a, b) => a.branches - b.branches).flatMap((r) => {
+    const rows = [{ branches: String(r.branches), series: ours, map: r.map === null ? null : r.map * 100 }];
+    const p = PAPER_TABLE2_MAP[r.branches];
+    return p === undefined ? rows : [...rows, { branches: String(r.branches), series: paper, map: p }];
+  });
+  const color = {
+    field: "series",
+    type: "nominal",
+    title: null,
+    scale: { domain: [ours, paper], range: ["#4c78a8", "#d62728"] },
+    legend: { orient: "bottom", labelLimit: 400, symbolType: "square" },
+  };
+  const x = { field: "branches", type: "ordinal", title: "Detection branches kept", axis: { labelAngle: 0 } };
+  const y = { field: "map", type: "quantitative", title: "mAP (%)", scale: { domain: [0, 100] } };
+  return {
+    $schema: VL_SCHEMA,
+    title: titleOf(options.title ?? "Branch ablation (Table 2): mAP@0.5", options.dataLabel ?? runs[0]?.dataLabel),
+    width: 360,
+    height: 280,
+    data: { values },
+    encoding: { x, y },
+    layer: [
+      {
+        transform: [{ filter: { field: "series", equal: ours } }],
+        mark: { type: "bar", width: { band: 0.6 } },
+        encoding: { color },
+      },
+      {
+        transform: [{ filter: { field: "series", equal: ours } }],
+        // Inside the bar top, so the paper's tick just above never hides it.
+        mark: { type: "text", baseline: "top", dy: 4, fontSize: 11, color: "white" },
+        encoding: { text: { field: "map", type: "quantitative", format: ".2f" } },
+      },
+      {
+        transform: [{ filter: { field: "series", equal: paper } }],
+        mark: { type: "tick", thickness: 3, bandSize: 40 },
+        encoding: { color },
+      },
+    ],
+  };
+}
+
+/** One epoch of training history. `map` is present on epochs that were evaluated. */
+export interface EpochRow {
+  epoch: number;
+  loss: number;
+  cls: number;
+  loc: number;
+  map?: number | null;
+}
+
+/** Training curves: total, classification and localisation loss per epoch; below, validation mAP per epoch. */
+export function trainingChartSpec(rows: readonly EpochRow[], options: ChartOptions = {}): VlSpec {
+  const losses = rows.flatMap((r) => [
+    { epoch: r.epoch, part: "total", value: r.loss },
+    { epoch: r.epoch, part: "classification", value: r.cls },
+    { epoch: r.epoch, part: "localisation", value: r.loc },
+  ]);
+  const maps = rows.filter((r) => r.map !== undefined && r.map !== null).map((r) => ({
+    epoch: r.epoch,
+    map: r.map! * 100,
+  }));
+  const x = { field: "epoch", type: "quantitative", title: "Epoch" };
+  const panels: VlSpec[] = [{
+    width: 420,
+    height: 200,
+    data: { values: losses },
+    mark: { type: "line", point: rows.length <= 30 },
+    encoding: {
+      x,
+      y: { field: "value", type: "quantitative", title: "Loss" },
+      color: { field: "part", type: "nominal", title: "Loss", sort: ["total", "classification", "localisation"] },
+    },
+  }];
+  if (maps.length) {
+    panels.push({
+      width: 420,
+      height: 160,
+      data: { values: maps },
+      mark: { type: "line", color: "#2ca02c", point: { color: "#2ca02c" } },
+      encoding: { x, y: { field: "map", type: "quantitative", title: "Validation mAP (%)" } },
+    });
+  }
+  return {
+    $schema: VL_SCHEMA,
+    title: titleOf(options.title ?? "Training loss and validation mAP per epoch", options.dataLabel),
+    vconcat: panels,
+    resolve: { scale: { color: "independent", x: "shared" } },
+  };
+}
+
+/** mAP against inference FPS, one labelled point per backbone. Runs without FPS or mAP are left out. */
+export function backboneChartSpec(runs: readonly RunSummary[], options: ChartOptions = {}): VlSpec {
+  const values = runs.filter((r) => r.fps !== undefined && r.map !== null).map((r) => ({
+    trunk: r.trunk,
+    fps: r.fps,
+    map: r.map! * 100,
+    params: r.params === undefined ? null : r.params / 1e6,
+  }));
+  const x = {
+    field: "fps",
+    type: "quantitative",
+    title: "Inference speed (images/s)",
+    scale: { zero: false, padding: 30 },
+  };
+  const y = { field: "map", type: "quantitative", title: "mAP@0.5 (%)", scale: { zero: false, padding: 20 } };
+  return {
+    $schema: VL_SCHEMA,
+    title: titleOf(options.title ?? "Backbones: accuracy vs speed", options.dataLabel ?? runs[0]?.dataLabel),
+    width: 400,
+    height: 280,
+    data: { values },
+    encoding: { x, y },
+    layer: [
+      {
+        mark: { type: "point", filled: true, size: 90 },
+        encoding: { color: { field: "trunk", type: "nominal", title: "Backbone", legend: { orient: "right" } } },
+      },
+      { mark: { type: "text", align: "left", dx: 8, dy: -8, fontSize: 11 }, encoding: { text: { field: "trunk" } } },
+    ],
+  };
+}
+
+/** Compiles a spec with vega-lite, throwing on errors and on any compiler warning (a wrong field, say). */
+export function compileSpec(spec: VlSpec): vega.Spec {
+  const warnings: string[] = [];
+  let level = 0;
+  const logger = {
+    level(l?: number) {
+      if (l === undefined) return level;
+      level = l;
+      return logger;
+    },
+    error(...args: unknown[]) {
+      throw new Error(`vega-lite: ${args.join(" ")}`);
+    },
+    warn(...args: unknown[]) {
+      warnings.push(args.join(" "));
+      return logger;
+    },
+    info() {
+      return logger;
+    },
+    debug() {
+      return logger;
+    },
+  };
+  let out;
+  try {
+    // A copy, because vega later tags the inline data rows of the compiled spec with ids.
+    // deno-lint-ignore no-explicit-any
+    out = vl.compile(structuredClone(spec) as any, { logger: logger as any });
+  } catch (e) {
+    throw new Error(`vega-lite could not compile the spec: ${(e as Error).message}`);
+  }
+  if (warnings.length) throw new Error(`vega-lite spec is not clean: ${warnings.join("; ")}`);
+  return out.spec;
+}
+
+/** Renders a Vega-Lite spec to an SVG string, headlessly. */
+export async function renderSvg(spec: VlSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compileSpec(spec)), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+const FONT_FILES = [
+  "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+  "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+];
+
+/**
+ * Rasterises an SVG to PNG with resvg at `scale` (default 2). Vega writes `sans-serif`; it is mapped to DejaVu Sans
+ * (Debian package fonts-dejavu-core), loaded explicitly when present, since resvg draws no text without a font.
+ */
+export function svgToPng(svg: string, options: { scale?: number } = {}): Uint8Array {
+  const fontFiles = FONT_FILES.filter((f) => {
+    try {
+      return Deno.statSync(f).isFile;
+    } catch {
+      return false;
+    }
+  });
+  const resvg = new Resvg(svg, {
+    fitTo: { mode: "zoom", value: options.scale ?? 2 },
+    background: "white",
+    font: { fontFiles, loadSystemFonts: true, defaultFontFamily: "DejaVu Sans", sansSerifFamily: "DejaVu Sans" },
+  });
+  return resvg.render().asPng();
+}
+
+/** Saves `<basePath>.vl.json`, `<basePath>.svg` and `<basePath>.png`; returns the three paths. */
+export async function saveChart(spec: VlSpec, basePath: string): Promise<{ vl: string; svg: string; png: string }> {
+  const svgText = await renderSvg(spec);
+  const paths = { vl: `${basePath}.vl.json`, svg: `${basePath}.svg`, png: `${basePath}.png` };
+  await Deno.writeTextFile(paths.vl, JSON.stringify(spec, null, 2) + "\n");
+  await Deno.writeTextFile(paths.svg, svgText);
+  await Deno.writeFile(paths.png, svgToPng(svgText));
+  return paths;
+}
+
+/** MIME key for Vega-Lite in JupyterLab: its vega5-extension renders v3, v4 and v5 keys; there is no v6 key. */
+export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
+
+/**
+ * A Jupyter display bundle for a chart: the spec under the Vega-Lite v5 MIME key (with a v5 `$schema`, which our
+ * specs stay within, so JupyterLab's vega-embed renders it without a version warning) and a static SVG for
+ * front-ends without Vega. In a Deno notebook: `Deno.jupyter.display(await chartDisplayBundle(spec), { raw: true })`.
+ */
+export async function chartDisplayBundle(spec: VlSpec, svg?: string): Promise<Record<string, unknown>> {
+  return {
+    [VEGALITE_MIME]: { ...spec, $schema: "https://vega.github.io/schema/vega-lite/v5.json" },
+    "image/svg+xml": svg ?? await renderSvg(spec),
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * Result tables as danfo DataFrames, written as CSV (danfo) and Markdown: per-class AP of one run, the branch
+ * ablation (paper Table 2) beside the paper's numbers, and the backbone comparison. AP values are percentages with
+ * two decimals, as in the paper.
+ * @module
+ */
+
+import * as dfd from "danfojs-node";
+import { PAPER_PER_CLASS_AP, PAPER_TABLE2_MAP, provenanceNotes, type RunSummary } from "./summary.ts";
+
+/** A table: a danfo DataFrame with its title and notes (data provenance, caveats). `null` is an empty cell. */
+export interface ReportTable {
+  title: string;
+  frame: dfd.DataFrame;
+  notes: string[];
+}
+
+/** One table cell; `null` prints as an empty cell. */
+export type Cell = string | number | null;
+
+function makeTable(title: string, columns: string[], rows: Cell[][], notes: string[]): ReportTable {
+  if (rows.length === 0) throw new Error(`${title}: no runs to tabulate`);
+  return { title, frame: new dfd.DataFrame(rows, { columns }), notes };
+}
+
+const pct = (x: number | null | undefined): number | null =>
+  x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10000) / 100;
+const round = (x: number | null | undefined, digits: number): number | null =>
+  x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits));
+const diff = (a: number | null, b: number | null | undefined): number | null =>
+  a === null || b === null || b === undefined ? null : Math.round((a - b) * 100) / 100;
+
+/** Per-class AP (%) and mAP (%) of one run. */
+export function perClassTable(run: RunSummary): ReportTable {
+  const { suffix, notes } = provenanceNotes([run]);
+  const rows: Cell[][] = Object.entries(run.perClassAp).map(([name, ap]) => [name, pct(ap)]);
+  rows.push(["mAP", pct(run.map)]);
+  const title = `VOC AP@0.5 per class: ${run.experiment} (${run.trunk}, ${run.branches} branches)${suffix}`;
+  return makeTable(title, ["class", "AP (%)"], rows, notes);
+}
+
+/**
+ * Table 2: mAP by number of branches, ours beside the paper's (62.35 / 67.12 / 70.93 / 72.79) and the difference
+ * (ours - paper, points); per-class AP with the paper's 4-branch values (face_mask 80.97, face 64.61).
+ */
+export function ablationTable(runs: readonly RunSummary[]): ReportTable {
+  const { suffix, notes } = provenanceNotes(runs);
+  const classes = [...new Set(runs.flatMap((r) => Object.keys(r.perClassAp)))];
+  const columns = ["branches", "experiment", "mAP ours (%)", "mAP paper (%)", "diff (points)"];
+  for (const c of classes) columns.push(`${c} ours (%)`, `${c} paper (%)`);
+  const rows = [...runs].sort((a, b) => a.branches - b.branches).map((r) => {
+    const ours = pct(r.map);
+    const paper = PAPER_TABLE2_MAP[r.branches] ?? null;
+    const row: Cell[] = [r.branches, r.experiment, ours, paper, diff(ours, paper)];
+    for (const c of classes) {
+      row.push(pct(r.perClassAp[c]), r.branches === 4 ? PAPER_PER_CLASS_AP[c] ?? null : null);
+    }
+    return row;
+  });
+  notes.push(
+    "Paper: SSDv2 Table 2 on the full AIZOO test set (1,839 images); paper per-class AP is given for 4 branches only.",
+  );
+  return makeTable(`Table 2: detection branches vs mAP (VOC AP@0.5)${suffix}`, columns, rows, notes);
+}
+
+/** Backbone comparison: mAP (%), parameters (M), GMACs, inference FPS and training images/s per trunk. */
+export function backboneTable(runs: readonly RunSummary[]): ReportTable {
+  const { suffix, notes } = provenanceNotes(runs);
+  const rows: Cell[][] = runs.map((r) => [
+    r.trunk,
+    r.experiment,
+    r.branches,
+    pct(r.map),
+    round(r.params === undefined ? undefined : r.params / 1e6, 3),
+    round(r.macs === undefined ? undefined : r.macs / 1e9, 3),
+    round(r.fps, 1),
+    round(r.trainImgPerSec, 1),
+    r.backend,
+  ]);
+  const columns = [
+    "trunk",
+    "experiment",
+    "branches",
+    "mAP (%)",
+    "params (M)",
+    "GMACs",
+    "FPS",
+    "train img/s",
+    "backend",
+  ];
+  return makeTable(`Backbones: accuracy and cost at 240x320${suffix}`, columns, rows, notes);
+}
+
+/** Column names and rows of a table's DataFrame. */
+export function tableCells(table: ReportTable): { columns: string[]; rows: Cell[][] } {
+  return { columns: table.frame.columns.map(String), rows: table.frame.values as Cell[][] };
+}
+
+function csvCell(v: Cell): string {
+  if (v === null) return "";
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/**
+ * CSV text of a table's DataFrame: header and rows, empty cells for `null`. Written by us rather than danfo's
+ * `toCSV` because that one does not quote cells holding commas or quotes.
+ */
+export function toCsv(table: ReportTable): string {
+  const { columns, rows } = tableCells(table);
+  return [columns, ...rows].map((row) => row.map(csvCell).join(",")).join("\n") + "\n";
+}
+
+/** Markdown: a bold title, a pipe table (numbers right-aligned) and the notes in italics. */
+export function toMarkdown(table: ReportTable): string {
+  const { columns, rows } = tableCells(table);
+  const esc = (v: Cell) => v === null || v === undefined ? "" : String(v).replaceAll("|", "\\|");
+  const numeric = columns.map((_, j) => rows.some((r) => typeof r[j] === "number"));
+  const lines = [
+    `**${esc(table.title)}**`,
+    "",
+    `| ${columns.map(esc).join(" | ")} |`,
+    `|${numeric.map((n) => n ? "---:" : "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`),
+  ];
+  if (table.notes.length) lines.push("", ...table.notes.map((n) => `_${n}_`));
+  return lines.join("\n") + "\n";
+}
+
+/** Writes `<basePath>.csv` and `<basePath>.md`; returns both paths. */
+export async function writeTable(table: ReportTable, basePath: string): Promise<{ csv: string; md: string }> {
+  const csv = `${basePath}.csv`;
+  const md = `${basePath}.md`;
+  await Deno.writeTextFile(csv, toCsv(table));
+  await Deno.writeTextFile(md, toMarkdown(table));
+  return { csv, md };
+}

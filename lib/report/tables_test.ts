@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import type { RunSummary } from "./summary.ts";
+import { isGeneratedData, provenanceNotes } from "./summary.ts";
+import { ablationTable, backboneTable, perClassTable, tableCells, toCsv, toMarkdown, writeTable } from "./tables.ts";
+
+const run = (branches: number, map: number, extra: Partial<RunSummary> = {}): RunSummary => ({
+  experiment: `b${branches}`,
+  trunk: "ssdv2",
+  branches,
+  map,
+  perClassAp: { face_mask: map + 0.05, face: map - 0.05 },
+  dataLabel: "AIZOO subset 3,069/930",
+  backend: "wasm",
+  ...extra,
+});
+
+Deno.test("perClassTable: AP in percent with two decimals and the mAP row", () => {
+  const t = perClassTable(run(4, 0.7));
+  const { columns, rows } = tableCells(t);
+  assert.deepEqual(columns, ["class", "AP (%)"]);
+  // 0.75 -> 75, 0.65 -> 65, 0.7 -> 70 (rounded to 2 decimals, so float noise such as 0.7 + 0.05 disappears).
+  assert.deepEqual(rows, [["face_mask", 75], ["face", 65], ["mAP", 70]]);
+  assert.match(t.title, /AIZOO subset 3,069\/930/);
+});
+
+Deno.test("ablationTable: ours beside the paper, difference in points, paper per-class only at 4 branches", () => {
+  const runs = [run(4, 0.7), run(1, 0.6012), run(2, 0.5), run(3, 0.70935)];
+  const { columns, rows } = tableCells(ablationTable(runs));
+  assert.deepEqual(columns.slice(0, 5), ["branches", "experiment", "mAP ours (%)", "mAP paper (%)", "diff (points)"]);
+  assert.deepEqual(rows.map((r) => r[0]), [1, 2, 3, 4]);
+  // 60.12 - 62.35 = -2.23; 50 - 67.12 = -17.12; 70.94 - 70.93 = 0.01 (70.935 rounds up); 70 - 72.79 = -2.79.
+  assert.deepEqual(rows.map((r) => r.slice(2, 5)), [
+    [60.12, 62.35, -2.23],
+    [50, 67.12, -17.12],
+    [70.94, 70.93, 0.01],
+    [70, 72.79, -2.79],
+  ]);
+  const maskPaper = columns.indexOf("face_mask paper (%)");
+  const facePaper = columns.indexOf("face paper (%)");
+  assert.deepEqual(rows.map((r) => r[maskPaper]), [null, null, null, 80.97]);
+  assert.equal(rows[3][facePaper], 64.61);
+});
+
+Deno.test("backboneTable: units M params, GMACs, one-decimal speeds; missing values are empty cells", () => {
+  const t = backboneTable([
+    run(4, 0.7, { params: 1_012_345, macs: 540_000_000, fps: 123.456, trainImgPerSec: 45.04 }),
+    run(4, 0.65, { trunk: "slim" }),
+  ]);
+  const { rows } = tableCells(t);
+  assert.deepEqual(rows[0], ["ssdv2", "b4", 4, 70, 1.012, 0.54, 123.5, 45, "wasm"]);
+  assert.deepEqual(rows[1].slice(4, 8), [null, null, null, null]);
+  const csv = toCsv(t);
+  assert.equal(csv.split("\n")[2], "slim,b4,4,65,,,,,wasm");
+});
+
+Deno.test("tables built from generated data say so in the title and notes", () => {
+  assert.ok(isGeneratedData("GENERATED data (seed 1)"));
+  assert.ok(!isGeneratedData("AIZOO subset 3,069/930"));
+  const t = ablationTable([run(1, 0.5, { dataLabel: "GENERATED data" })]);
+  assert.match(t.title, /GENERATED data/);
+  assert.ok(t.notes.some((n) => /not comparable with the paper/.test(n)));
+  assert.deepEqual(provenanceNotes([run(1, 0.5)]).notes.length, 1);
+});
+
+Deno.test("toMarkdown / toCsv / writeTable: quoting, alignment, files", async () => {
+  const t = perClassTable(run(4, 0.7, { experiment: 'a,"b"' }));
+  const md = toMarkdown(t);
+  assert.match(md, /^\*\*VOC AP@0\.5 per class/);
+  assert.match(md, /\| class \| AP \(%\) \|\n\|---\|---:\|\n\| face_mask \| 75 \|/);
+  assert.match(md, /_Data: AIZOO subset 3,069\/930\. Backend: wasm\._/);
+  const quoted = toCsv({ ...t, frame: t.frame });
+  assert.equal(quoted.split("\n")[0], "class,AP (%)");
+  const b = toCsv(backboneTable([run(4, 0.7, { experiment: 'a,"b"' })]));
+  assert.equal(b.split("\n")[1].split(",")[1] + "," + b.split("\n")[1].split(",")[2], '"a,""b"""');
+  assert.throws(() => ablationTable([]), /no runs/);
+  const dir = await Deno.makeTempDir();
+  try {
+    const paths = await writeTable(t, `${dir}/per_class`);
+    assert.equal(await Deno.readTextFile(paths.csv), "class,AP (%)\nface_mask,75\nface,65\nmAP,70\n");
+    assert.equal(await Deno.readTextFile(paths.md), md);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
