@@ -1,0 +1,411 @@
+/**
+ * One run end to end, wired to the real modules: backend, data (lib/data), model (lib/model), matching
+ * (lib/detect), loss (lib/loss), trainer, evaluation and the run-folder contract (config.json, metrics.json,
+ * pr_<class>.json, model/ weights, train_log.csv, train.log, provenance.json).
+ *
+ * The model and backend modules are loaded when first needed, so that the trainer and its tests stand on their
+ * own; a caller (or a test) may pass its own {@link DetectorFactory}.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { OBJECT_CLASSES } from "../types.ts";
+import { Rng } from "../util/rng.ts";
+import { matchBatch } from "../detect/mod.ts";
+import { multiboxLoss } from "../loss/mod.ts";
+import { metricsSummary } from "../metrics/mod.ts";
+import { batches } from "../data/loader.ts";
+import {
+  dataChecksum,
+  type DataRecord,
+  GENERATED_DEFAULTS,
+  resolveData,
+  type ResolveOptions,
+  scanSplit,
+} from "../data/dataset.ts";
+import { setModelWeights } from "./checkpoint.ts";
+import { loadConfig, type RunConfig, validateConfig } from "./config.ts";
+import { evaluateModel, type ModelEvaluation } from "./evaluate.ts";
+import { exists, readJson, readWeights, writeJsonAtomic } from "./files.ts";
+import { Progress } from "./log.ts";
+import {
+  createRunDir,
+  type DataProvenance,
+  gitState,
+  hostInfo,
+  type Provenance,
+  readProvenance,
+  writeProvenance,
+} from "./run.ts";
+import { type LossFn, type TrainBatch, trainModel, type TrainResult } from "./trainer.ts";
+
+/** A built detector: the model (outputs logits `[B,P,3]` and offsets `[B,P,4]`) and its priors. */
+export interface DetectorBundle {
+  model: tf.LayersModel;
+  priors: Float32Array;
+}
+
+/** Builds the detector a config's `model` block describes. */
+export type DetectorFactory = (model: RunConfig["model"], options: { seed: number }) => Promise<DetectorBundle>;
+
+/** The loaded backend, as recorded in provenance. */
+export interface BackendRecord {
+  name: string;
+  threads: number | null;
+  detail?: unknown;
+}
+
+/** Imports a module by path at run time (kept out of static type checking: see the module notes). */
+async function importOptional(rel: string): Promise<Record<string, unknown> | null> {
+  const url = new URL(rel, import.meta.url);
+  try {
+    await Deno.stat(url);
+  } catch {
+    return null;
+  }
+  return await import(url.href) as Record<string, unknown>;
+}
+
+/** The detector factory of lib/model (`buildDetector`). */
+export const defaultDetectorFactory: DetectorFactory = async (model, options) => {
+  const mod = await importOptional("../model/mod.ts");
+  const build = mod?.buildDetector as
+    | ((o: Record<string, unknown>) => DetectorBundle | Promise<DetectorBundle>)
+    | undefined;
+  if (!build) throw new Error("lib/model/mod.ts does not export buildDetector (yet): cannot build the detector");
+  return await build({
+    trunk: model.trunk,
+    branches: model.branches,
+    width: model.width,
+    numClasses: 3,
+    seed: options.seed,
+  });
+};
+
+/** Sets up the tfjs backend through lib/backend (`setupBackend`), or tfjs's default when that is absent. */
+export async function setupBackendFor(config: RunConfig["backend"]): Promise<BackendRecord> {
+  const mod = await importOptional("../backend/mod.ts");
+  const setup = mod?.setupBackend as ((o: Record<string, unknown>) => Promise<Record<string, unknown>>) | undefined;
+  if (setup) {
+    const info = await setup({
+      backend: config.name === "auto" ? undefined : config.name,
+      threads: config.threads || undefined,
+    });
+    return { name: String(info.name ?? tf.getBackend()), threads: (info.threads as number) ?? null, detail: info };
+  }
+  if (config.name !== "auto") await tf.setBackend(config.name);
+  await tf.ready();
+  return { name: tf.getBackend(), threads: null, detail: "tfjs default (lib/backend has no setupBackend)" };
+}
+
+/** Data of a run: where it is, what it is, and its records. */
+export interface RunData {
+  provenance: DataProvenance;
+  train: DataRecord[];
+  val: DataRecord[];
+  problems: number;
+}
+
+/** Whether a folder holds lib/data's generated scenes (marked in every XML). */
+async function looksGenerated(records: DataRecord[]): Promise<boolean> {
+  if (records.length === 0) return false;
+  const xml = await Deno.readTextFile(records[0].xmlPath);
+  return /<folder>\s*generated\s*<\/folder>/.test(xml);
+}
+
+/**
+ * Finds and scans the run's data: `--data`, else the config's `data.root`, else FACEMASK_DATA, else
+ * data/aizoo-facemask, else generated data. Applies `limitTrain` (seeded choice) and `limitVal` (first N).
+ */
+export async function loadRunData(
+  config: RunConfig,
+  options: { data?: string; resolve?: ResolveOptions; checksum?: boolean } = {},
+): Promise<RunData> {
+  const source = await resolveData({
+    generatedCounts: {
+      seed: GENERATED_DEFAULTS.seed,
+      train: config.data.generatedTrain,
+      val: config.data.generatedVal,
+    },
+    ...options.resolve,
+    data: options.data ?? options.resolve?.data ?? config.data.root ?? undefined,
+  });
+  const train = await scanSplit(source.root, config.data.trainSplit);
+  const val = await scanSplit(source.root, config.data.valSplit);
+  if (train.records.length === 0) {
+    throw new Error(`${source.root}/${config.data.trainSplit}: no usable training images`);
+  }
+  if (val.records.length === 0) throw new Error(`${source.root}/${config.data.valSplit}: no usable validation images`);
+  let trainRecords = train.records;
+  if (config.data.limitTrain > 0) {
+    trainRecords = new Rng(config.seed ^ 0x5eed).shuffle(trainRecords.slice()).slice(0, config.data.limitTrain);
+  }
+  const valRecords = config.data.limitVal > 0 ? val.records.slice(0, config.data.limitVal) : val.records;
+  const generated = source.generated || await looksGenerated(train.records);
+  const checksum = options.checksum === false
+    ? "not computed"
+    : await dataChecksum(source.root, { splits: [config.data.trainSplit, config.data.valSplit] });
+  return {
+    provenance: {
+      root: source.root,
+      source: source.source,
+      label: generated ? "generated" : "real",
+      checksum,
+      description: generated && !source.generated ? `GENERATED synthetic scenes at ${source.root}` : source.description,
+      trainImages: trainRecords.length,
+      valImages: valRecords.length,
+    },
+    train: trainRecords,
+    val: valRecords,
+    problems: train.problems.length + val.problems.length,
+  };
+}
+
+/** Options of {@link runExperiment}. */
+export interface RunOptions {
+  /** `--data`: wins over the config and the environment. */
+  data?: string;
+  /** Passed to lib/data's resolveData (tests point it at temporary folders). */
+  resolve?: ResolveOptions;
+  /** Results root; default `results`. */
+  resultsDir?: string;
+  /** Continue this run folder from its last checkpoint instead of starting a new one. */
+  resume?: string;
+  /** Run id of a new run (default `<name>-<UTC time>`). */
+  runId?: string;
+  buildDetector?: DetectorFactory;
+  progress?: Progress;
+  /** Stop after this epoch, as if killed (tests of resume). */
+  stopAfterEpoch?: number;
+  onLog?: (line: string) => void;
+  /** Skip the data checksum (tests on throw-away data). */
+  checksum?: boolean;
+}
+
+/** What {@link runExperiment} returns. */
+export interface RunOutcome {
+  runDir: string;
+  train: TrainResult;
+  /** Final evaluation of the kept weights (absent when stopped early). */
+  evaluation: ModelEvaluation | null;
+  provenance: Provenance;
+}
+
+/** Builds the multibox loss closure the trainer calls. */
+const LOSS: LossFn = (pred, target) =>
+  multiboxLoss(
+    { logits: pred.logits as tf.Tensor3D, offsets: pred.offsets as tf.Tensor3D },
+    { labels: target.labels as tf.Tensor2D, offsets: target.offsets as tf.Tensor3D },
+  );
+
+/** Writes metrics.json and pr_<class>.json of an evaluation into `runDir`. */
+export async function writeEvaluation(
+  runDir: string,
+  evaluation: ModelEvaluation,
+  info: { split: string; data: DataProvenance; weights: string; extra?: Record<string, unknown> },
+): Promise<void> {
+  const { result, speed } = evaluation;
+  await writeJsonAtomic(`${runDir}/metrics.json`, {
+    split: info.split,
+    data: { label: info.data.label, root: info.data.root, checksum: info.data.checksum, images: speed.images },
+    note: info.data.label === "generated"
+      ? "GENERATED synthetic data: these numbers say nothing about real face-mask detection"
+      : "AIZOO subset (3,069 train / 930 val images), not the paper's full 1,839-image test set",
+    weights: info.weights,
+    ...metricsSummary(result),
+    cocoInput: result.cocoInput,
+    iouThreshold: result.iouThreshold,
+    numDetections: result.numDetections,
+    skippedImages: evaluation.skippedIds,
+    speed,
+    ...info.extra,
+  });
+  for (const name of OBJECT_CLASSES) {
+    await writeJsonAtomic(`${runDir}/pr_${name}.json`, {
+      class: name,
+      split: info.split,
+      data: info.data.label,
+      ...result.pr[name],
+    });
+  }
+}
+
+/**
+ * Trains one config into a run folder (or resumes one), then evaluates the kept weights on the validation split
+ * and writes every file of the run-folder contract.
+ */
+export async function runExperiment(config: RunConfig, options: RunOptions = {}): Promise<RunOutcome> {
+  const started = new Date();
+  let runDir: string;
+  let provenance: Provenance | null = null;
+  if (options.resume) {
+    runDir = options.resume.replace(/\/+$/, "");
+    config = validateConfig(await readJson(`${runDir}/config.json`), { file: `${runDir}/config.json` });
+    if (await exists(`${runDir}/provenance.json`)) provenance = await readProvenance(runDir);
+  } else {
+    runDir = await createRunDir(config, { resultsDir: options.resultsDir, runId: options.runId, date: started });
+  }
+  const progress = options.progress ?? new Progress();
+  const say = (line: string) => {
+    progress.line(line);
+    options.onLog?.(line);
+  };
+  const backend = await setupBackendFor(config.backend);
+  const data = await loadRunData(config, { data: options.data, resolve: options.resolve, checksum: options.checksum });
+  say(`run folder ${runDir}; backend ${backend.name}; ${data.provenance.description}`);
+  if (data.provenance.label === "generated") say("NOTE: training on GENERATED data; results are for testing only");
+  if (provenance && provenance.data.checksum !== data.provenance.checksum) {
+    throw new Error(`${runDir}: --resume with other data than the run started with (checksum differs)`);
+  }
+  const git = await gitState();
+  provenance = provenance ? { ...provenance, resumed: [...provenance.resumed, started.toISOString()], end: null } : {
+    commit: git.commit,
+    dirty: git.dirty,
+    data: data.provenance,
+    backend,
+    seed: config.seed,
+    host: hostInfo(),
+    start: started.toISOString(),
+    end: null,
+    durationSeconds: null,
+    resumed: [],
+    trainImgPerSec: null,
+    evalImgPerSec: null,
+    forwardImgPerSec: null,
+    command: ["deno", ...Deno.args].join(" "),
+  };
+  await writeProvenance(runDir, provenance);
+
+  const build = options.buildDetector ?? defaultDetectorFactory;
+  const { model, priors } = await build(config.model, { seed: config.seed });
+  const evalOptions = {
+    priors,
+    batchSize: config.eval.batchSize,
+    scoreThreshold: config.eval.scoreThreshold,
+    nmsIou: config.eval.nmsIou,
+    topK: config.eval.topK,
+    iouThreshold: config.eval.iouThreshold,
+    prefetch: config.data.prefetch,
+  };
+  const skipped = new Set<string>();
+  try {
+    const train = await trainModel({
+      model,
+      priors,
+      numTrain: data.train.length,
+      batches: (rng) =>
+        batches(data.train, {
+          batchSize: config.train.microBatch,
+          shuffle: true,
+          augment: config.data.augment,
+          rng,
+          prefetch: config.data.prefetch,
+          onSkip: (s) => {
+            if (!skipped.has(s.id)) say(`skipped ${s.file}: ${s.problem}`);
+            skipped.add(s.id);
+          },
+        }) as AsyncIterable<TrainBatch>,
+      loss: LOSS,
+      match: matchBatch,
+      validate: async () => {
+        const e = await evaluateModel(model, data.val, evalOptions);
+        return { map: e.result.map, ap: Object.fromEntries(OBJECT_CLASSES.map((c) => [c, e.result.voc[c].ap])) };
+      },
+      modelMetadata: {
+        model: config.model,
+        experiment: config.experiment,
+        name: config.name,
+        data: data.provenance.label,
+      },
+    }, {
+      config,
+      runDir,
+      resume: Boolean(options.resume),
+      progress,
+      stopAfterEpoch: options.stopAfterEpoch,
+      onLog: options.onLog,
+    });
+
+    let evaluation: ModelEvaluation | null = null;
+    if (train.finished) {
+      evaluation = await evaluateModel(model, data.val, evalOptions);
+      await writeEvaluation(runDir, evaluation, {
+        split: config.data.valSplit,
+        data: data.provenance,
+        weights: "model/",
+        extra: { trainImgPerSec: train.trainImgPerSec, epochs: train.epochs, bestEpoch: train.bestEpoch },
+      });
+      say(
+        `val mAP ${evaluation.result.map?.toFixed(4) ?? "n/a"} on ${evaluation.speed.images} images ` +
+          `(${data.provenance.label} data); eval ${evaluation.speed.evalImgPerSec.toFixed(1)} img/s, forward ` +
+          `${evaluation.speed.forwardImgPerSec.toFixed(1)} img/s`,
+      );
+    }
+    const end = new Date();
+    const sessions = (end.getTime() - started.getTime()) / 1000;
+    provenance = {
+      ...provenance,
+      end: train.finished ? end.toISOString() : null,
+      durationSeconds: (provenance.durationSeconds ?? 0) + sessions,
+      trainImgPerSec: train.trainImgPerSec ?? provenance.trainImgPerSec,
+      evalImgPerSec: evaluation?.speed.evalImgPerSec ?? provenance.evalImgPerSec,
+      forwardImgPerSec: evaluation?.speed.forwardImgPerSec ?? provenance.forwardImgPerSec,
+    };
+    await writeProvenance(runDir, provenance);
+    return { runDir, train, evaluation, provenance };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Loads a run's config and kept weights (`model/`) into a freshly built detector. */
+export async function loadRunModel(
+  runDir: string,
+  options: { buildDetector?: DetectorFactory } = {},
+): Promise<DetectorBundle & { config: RunConfig }> {
+  const config = validateConfig(await readJson(`${runDir}/config.json`), { file: `${runDir}/config.json` });
+  const weights = await readWeights(`${runDir}/model`);
+  const bundle = await (options.buildDetector ?? defaultDetectorFactory)(config.model, { seed: config.seed });
+  setModelWeights(bundle.model, weights.weights, { source: `${runDir}/model/model.json` });
+  return { ...bundle, config };
+}
+
+/** Evaluates a finished run's kept weights on a split and rewrites its metrics and P-R files. */
+export async function evaluateRun(
+  runDir: string,
+  options: { data?: string; split?: string; resolve?: ResolveOptions; buildDetector?: DetectorFactory } = {},
+): Promise<ModelEvaluation> {
+  const config = validateConfig(await readJson(`${runDir}/config.json`), { file: `${runDir}/config.json` });
+  // The backend comes first: the model's variables live on the backend that is active when they are made.
+  await setupBackendFor(config.backend);
+  const { model, priors } = await loadRunModel(runDir, options);
+  try {
+    const split = options.split ?? config.data.valSplit;
+    const data = await loadRunData({ ...config, data: { ...config.data, valSplit: split } }, options);
+    const evaluation = await evaluateModel(model, data.val, {
+      priors,
+      batchSize: config.eval.batchSize,
+      scoreThreshold: config.eval.scoreThreshold,
+      nmsIou: config.eval.nmsIou,
+      topK: config.eval.topK,
+      iouThreshold: config.eval.iouThreshold,
+      prefetch: config.data.prefetch,
+    });
+    await writeEvaluation(runDir, evaluation, { split, data: data.provenance, weights: "model/" });
+    if (await exists(`${runDir}/provenance.json`)) {
+      const p = await readProvenance(runDir);
+      await writeProvenance(runDir, {
+        ...p,
+        evalImgPerSec: evaluation.speed.evalImgPerSec,
+        forwardImgPerSec: evaluation.speed.forwardImgPerSec,
+      });
+    }
+    return evaluation;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Loads a config file and runs it (`deno task train <config>`). */
+export async function runConfigFile(path: string, options: RunOptions = {}): Promise<RunOutcome> {
+  return await runExperiment(await loadConfig(path), options);
+}

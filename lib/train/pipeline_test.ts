@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { generatePriors } from "../detect/mod.ts";
+import { readCheckpointIndex } from "./checkpoint.ts";
+import { resolveConfig } from "./config.ts";
+import { readJson } from "./files.ts";
+import { Progress } from "./log.ts";
+import { type DetectorFactory, evaluateRun, loadRunModel, runExperiment } from "./pipeline.ts";
+import { missingRunFiles, type Provenance } from "./run.ts";
+
+// A small real detector (not lib/model's SSDv2, which a heavier test covers): one 8x10 map, 2 priors per cell.
+const SMALL_PRIORS = { inputSize: [240, 320] as [number, number], steps: [32], sizes: [[48, 112]] };
+const smallDetector: DetectorFactory = (_model, { seed }) => {
+  const init = (k: number) => tf.initializers.heNormal({ seed: seed + k });
+  const input = tf.input({ shape: [240, 320, 3] });
+  let x = tf.layers.averagePooling2d({ poolSize: 4 }).apply(input) as tf.SymbolicTensor; // 60x80
+  for (const [k, filters] of [[1, 8], [2, 16], [3, 16]]) {
+    x = tf.layers.conv2d({ filters, kernelSize: 3, strides: 2, padding: "same", kernelInitializer: init(k) })
+      .apply(x) as tf.SymbolicTensor;
+    x = tf.layers.batchNormalization().apply(x) as tf.SymbolicTensor;
+    x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+  } // 8x10x16
+  const head = (units: number, k: number) =>
+    tf.layers.conv2d({ filters: units, kernelSize: 3, padding: "same", kernelInitializer: init(k) }).apply(x);
+  const P = 8 * 10 * 2;
+  const logits = tf.layers.reshape({ targetShape: [P, 3] }).apply(head(6, 4)) as tf.SymbolicTensor;
+  const offsets = tf.layers.reshape({ targetShape: [P, 4] }).apply(head(8, 5)) as tf.SymbolicTensor;
+  return Promise.resolve({
+    model: tf.model({ inputs: input, outputs: [logits, offsets] }),
+    priors: generatePriors(SMALL_PRIORS),
+  });
+};
+
+Deno.test("runExperiment end to end on generated data: trains, is killed, resumes, evaluates, writes the contract", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const resolve = {
+      env: null,
+      defaultRoot: `${tmp}/none`,
+      generatedRoot: `${tmp}/gen`,
+      generatedCounts: { seed: 7, train: 16, val: 6 },
+    };
+    const config = resolveConfig({
+      name: "tiny",
+      experiment: "test/e2e",
+      seed: 3,
+      backend: { name: "cpu" },
+      data: { prefetch: 1 },
+      train: { epochs: 4, batchSize: 4, microBatch: 2, lr: 0.02, warmupEpochs: 0, decayEpochs: [3] },
+      eval: { everyEpochs: 2, batchSize: 6 },
+    });
+    const quiet = new Progress({ tty: false, write: () => {} });
+    const before = tf.memory().numTensors;
+    const first = await runExperiment(config, {
+      resultsDir: `${tmp}/results`,
+      runId: "tiny-1",
+      resolve,
+      buildDetector: smallDetector,
+      progress: quiet,
+      stopAfterEpoch: 1,
+    });
+    assert.equal(first.runDir, `${tmp}/results/test/e2e/tiny-1`);
+    assert.equal(first.train.finished, false);
+    assert.equal(first.evaluation, null);
+    assert.equal((await readCheckpointIndex(`${first.runDir}/checkpoints`)).last, "epoch-0001");
+
+    const second = await runExperiment(config, {
+      resume: first.runDir,
+      resolve,
+      buildDetector: smallDetector,
+      progress: quiet,
+    });
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(second.train.finished, true);
+    assert.equal(second.train.epochs, 4);
+    assert.deepEqual(await missingRunFiles(first.runDir), []);
+
+    // The loss went down: per-epoch means of the CSV log (16 images, 4 steps per epoch).
+    const rows = second.train.rows;
+    assert.deepEqual(rows.map((r) => r.epoch), [1, 2, 3, 4]);
+    assert.deepEqual(rows.map((r) => r.steps), [4, 4, 4, 4]);
+    assert.ok(rows[3].loss! < rows[0].loss!, `loss ${rows.map((r) => r.loss).join(" -> ")}`);
+    assert.ok(rows[1].val_map !== null && rows[0].val_map === null); // evaluated every 2 epochs
+
+    const metrics = await readJson<Record<string, unknown>>(`${first.runDir}/metrics.json`);
+    assert.equal((metrics.data as { label: string }).label, "generated");
+    assert.match(String(metrics.note), /GENERATED/);
+    assert.equal(typeof metrics.map, "number");
+    const speed = metrics.speed as { images: number; evalImgPerSec: number; forwardImgPerSec: number };
+    assert.equal(speed.images, 6);
+    assert.ok(speed.evalImgPerSec > 0 && speed.forwardImgPerSec >= speed.evalImgPerSec);
+    const pr = await readJson<{ class: string; recall: number[]; data: string }>(`${first.runDir}/pr_face.json`);
+    assert.equal(pr.class, "face");
+    assert.equal(pr.data, "generated");
+    const prov = await readJson<Provenance>(`${first.runDir}/provenance.json`);
+    assert.equal(prov.data.label, "generated");
+    assert.equal(prov.seed, 3);
+    assert.equal(prov.backend.name, "cpu");
+    assert.equal(prov.resumed.length, 1);
+    assert.ok(prov.end !== null && prov.trainImgPerSec! > 0 && prov.evalImgPerSec! > 0);
+    assert.match(prov.data.checksum, /^[0-9a-f]{64}$/);
+    const log = await Deno.readTextFile(`${first.runDir}/train.log`);
+    assert.match(log, /resumed from/);
+
+    // Re-evaluating the kept weights gives the same mAP.
+    const again = await evaluateRun(first.runDir, { resolve, buildDetector: smallDetector });
+    assert.ok(Math.abs(again.result.map! - (metrics.map as number)) < 1e-9);
+    const loaded = await loadRunModel(first.runDir, { buildDetector: smallDetector });
+    assert.equal(loaded.config.name, "tiny");
+    loaded.model.dispose();
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
