@@ -303,6 +303,8 @@ void bnReluBackward(int64_t N, int64_t H, int64_t W, int64_t C, float* z, float*
                           {DNNL_ARG_VARIANCE, memory(vecMd(C), eng(), var)},
                           {DNNL_ARG_DIFF_DST, memory(md, eng(), masked)},
                           {DNNL_ARG_SCALE, memory(vecMd(C), eng(), gamma)},
+                          // oneDNN 2.6 insists on a shift argument here although the backward pass never reads it.
+                          {DNNL_ARG_SHIFT, memory(vecMd(C), eng(), gamma)},
                           {DNNL_ARG_DIFF_SRC, memory(md, eng(), dz)},
                           {DNNL_ARG_DIFF_SCALE, memory(vecMd(C), eng(), dgamma)},
                           {DNNL_ARG_DIFF_SHIFT, memory(vecMd(C), eng(), dbeta)}});

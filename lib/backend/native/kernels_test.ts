@@ -3,32 +3,10 @@ import * as tf from "@tensorflow/tfjs";
 import { addonBuilt } from "./addon.ts";
 import { loadNative } from "./native.ts";
 import { convParams, NATIVE_BACKEND } from "./kernels.ts";
+import { onBackends, relErr } from "./testing.ts";
 
 const ignore = !addonBuilt();
 if (ignore) console.warn("native addon not built: native kernel tests are skipped (run `deno task build:native`)");
-
-/** max |a - b| / max |b|: the relative error the issue bounds by 1e-4. */
-export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0, m = 1e-30;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
-}
-
-/** Runs `fn` on each backend and returns its outputs as plain arrays. */
-export async function onBackends<T>(names: string[], fn: () => tf.Tensor[]): Promise<Float32Array[][]> {
-  const out: Float32Array[][] = [];
-  for (const n of names) {
-    await tf.setBackend(n);
-    const ts = fn();
-    out.push(ts.map((t) => t.dataSync() as Float32Array));
-    tf.dispose(ts);
-  }
-  return out;
-}
 
 type Pad = "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]];
 
