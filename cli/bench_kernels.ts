@@ -5,8 +5,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { benchLayer, formatBenchTable, type LayerBench, SSDV2_LAYERS } from "../lib/backend/kernel_bench.ts";
-import { describeBackend, setupBackend } from "../lib/backend/mod.ts";
+import {
+  benchLayer,
+  describeBackend,
+  formatBenchTable,
+  type LayerBench,
+  setupBackend,
+  SSDV2_LAYERS,
+} from "../lib/backend/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -16,3 +16,14 @@ export {
   tfjsNodeStatus,
 } from "./setup.ts";
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, wasmKernelLimits } from "./wasm_kernels.ts";
+export {
+  benchLayer,
+  type BenchOptions,
+  type ConvLayer,
+  formatBenchTable,
+  type KernelTiming,
+  type LayerBench,
+  layerFlops,
+  outputSize,
+  SSDV2_LAYERS,
+} from "./kernel_bench.ts";

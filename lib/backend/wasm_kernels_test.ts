@@ -54,7 +54,7 @@ function padsOf(pad: Pad): [number, number, number, number] {
   return [0, 0, 0, 0];
 }
 
-const PADS: Pad[] = ["same", "valid", [[0, 0], [1, 1], [1, 1], [0, 0]], [[0, 0], [0, 2], [1, 0], [0, 0]]];
+const PADS: Pad[] = ["same", "valid", 1, [[0, 0], [1, 1], [1, 1], [0, 0]], [[0, 0], [0, 2], [1, 0], [0, 0]]];
 
 interface Case {
   batch: number;
