@@ -7,10 +7,8 @@
  * @module
  */
 
-/** Backbone trunks the model module can build. */
-export const TRUNKS = ["ssdv2", "slim", "rfb", "aizoo"] as const;
-/** A trunk name from {@link TRUNKS}. */
-export type TrunkName = typeof TRUNKS[number];
+import { BACKEND_CHOICES, type BackendChoice } from "../backend/mod.ts";
+import { type TrunkName, TRUNKS } from "../model/mod.ts";
 
 /** The complete, resolved configuration of one run. */
 export interface RunConfig {
@@ -24,7 +22,7 @@ export interface RunConfig {
   seed: number;
   backend: {
     /** tfjs backend to ask for; `auto` lets lib/backend choose the fastest that works. */
-    name: string;
+    name: BackendChoice;
     /** Worker threads for backends that use them; 0 = the backend's default. */
     threads: number;
   };
@@ -153,7 +151,7 @@ const SCHEMA: Rule & { kind: "object" } = {
     experiment: { kind: "string", nonEmpty: true },
     description: { kind: "string" },
     seed: int(0, 2 ** 32 - 1),
-    backend: { kind: "object", fields: { name: { kind: "string", nonEmpty: true }, threads: int(0, 256) } },
+    backend: { kind: "object", fields: { name: { kind: "enum", values: BACKEND_CHOICES }, threads: int(0, 256) } },
     data: {
       kind: "object",
       fields: {

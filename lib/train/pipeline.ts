@@ -3,8 +3,7 @@
  * (lib/detect), loss (lib/loss), trainer, evaluation and the run-folder contract (config.json, metrics.json,
  * pr_<class>.json, model/ weights, train_log.csv, train.log, provenance.json).
  *
- * The model and backend modules are loaded when first needed, so that the trainer and its tests stand on their
- * own; a caller (or a test) may pass its own {@link DetectorFactory}.
+ * A caller (or a test) may pass its own {@link DetectorFactory} in place of lib/model's.
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -22,6 +21,8 @@ import {
   type ResolveOptions,
   scanSplit,
 } from "../data/dataset.ts";
+import { setupBackend } from "../backend/mod.ts";
+import { buildDetector, summarizeModel } from "../model/mod.ts";
 import { setModelWeights } from "./checkpoint.ts";
 import { loadConfig, type RunConfig, validateConfig } from "./config.ts";
 import { evaluateModel, type ModelEvaluation } from "./evaluate.ts";
@@ -54,47 +55,28 @@ export interface BackendRecord {
   detail?: unknown;
 }
 
-/** Imports a module by path at run time (kept out of static type checking: see the module notes). */
-async function importOptional(rel: string): Promise<Record<string, unknown> | null> {
-  const url = new URL(rel, import.meta.url);
-  try {
-    await Deno.stat(url);
-  } catch {
-    return null;
-  }
-  return await import(url.href) as Record<string, unknown>;
-}
-
-/** The detector factory of lib/model (`buildDetector`). */
-export const defaultDetectorFactory: DetectorFactory = async (model, options) => {
-  const mod = await importOptional("../model/mod.ts");
-  const build = mod?.buildDetector as
-    | ((o: Record<string, unknown>) => DetectorBundle | Promise<DetectorBundle>)
-    | undefined;
-  if (!build) throw new Error("lib/model/mod.ts does not export buildDetector (yet): cannot build the detector");
-  return await build({
+/** The detector factory of lib/model (`buildDetector`, seeded initialisers). */
+export const defaultDetectorFactory: DetectorFactory = (model, options) => {
+  const d = buildDetector({
     trunk: model.trunk,
-    branches: model.branches,
+    branches: model.branches as 1 | 2 | 3 | 4,
     width: model.width,
-    numClasses: 3,
     seed: options.seed,
   });
+  return Promise.resolve({ model: d.model, priors: d.priors });
 };
 
-/** Sets up the tfjs backend through lib/backend (`setupBackend`), or tfjs's default when that is absent. */
-export async function setupBackendFor(config: RunConfig["backend"]): Promise<BackendRecord> {
-  const mod = await importOptional("../backend/mod.ts");
-  const setup = mod?.setupBackend as ((o: Record<string, unknown>) => Promise<Record<string, unknown>>) | undefined;
-  if (setup) {
-    const info = await setup({
-      backend: config.name === "auto" ? undefined : config.name,
-      threads: config.threads || undefined,
-    });
-    return { name: String(info.name ?? tf.getBackend()), threads: (info.threads as number) ?? null, detail: info };
-  }
-  if (config.name !== "auto") await tf.setBackend(config.name);
-  await tf.ready();
-  return { name: tf.getBackend(), threads: null, detail: "tfjs default (lib/backend has no setupBackend)" };
+/** Sets up the tfjs backend through lib/backend's `setupBackend`; the result goes into provenance. */
+export async function setupBackendFor(
+  config: RunConfig["backend"],
+  options: { log?: (line: string) => void } = {},
+): Promise<BackendRecord> {
+  const info = await setupBackend({
+    backend: config.name,
+    threads: config.threads || undefined,
+    log: options.log,
+  });
+  return { name: info.name, threads: info.threads, detail: info };
 }
 
 /** Data of a run: where it is, what it is, and its records. */
@@ -197,6 +179,16 @@ const LOSS: LossFn = (pred, target) =>
     { labels: target.labels as tf.Tensor2D, offsets: target.offsets as tf.Tensor3D },
   );
 
+/** Parameters and MACs per image (lib/model's summary), or nulls when the model cannot be summarised. */
+function modelCost(model: tf.LayersModel): { params: number | null; macs: number | null } {
+  try {
+    const s = summarizeModel(model);
+    return { params: s.totalParams, macs: s.totalMacs };
+  } catch {
+    return { params: null, macs: null };
+  }
+}
+
 /** Writes metrics.json and pr_<class>.json of an evaluation into `runDir`. */
 export async function writeEvaluation(
   runDir: string,
@@ -249,7 +241,7 @@ export async function runExperiment(config: RunConfig, options: RunOptions = {})
     progress.line(line);
     options.onLog?.(line);
   };
-  const backend = await setupBackendFor(config.backend);
+  const backend = await setupBackendFor(config.backend, { log: say });
   const data = await loadRunData(config, { data: options.data, resolve: options.resolve, checksum: options.checksum });
   say(`run folder ${runDir}; backend ${backend.name}; ${data.provenance.description}`);
   if (data.provenance.label === "generated") say("NOTE: training on GENERATED data; results are for testing only");
@@ -332,7 +324,12 @@ export async function runExperiment(config: RunConfig, options: RunOptions = {})
         split: config.data.valSplit,
         data: data.provenance,
         weights: "model/",
-        extra: { trainImgPerSec: train.trainImgPerSec, epochs: train.epochs, bestEpoch: train.bestEpoch },
+        extra: {
+          trainImgPerSec: train.trainImgPerSec,
+          epochs: train.epochs,
+          bestEpoch: train.bestEpoch,
+          model: modelCost(model),
+        },
       });
       say(
         `val mAP ${evaluation.result.map?.toFixed(4) ?? "n/a"} on ${evaluation.speed.images} images ` +
@@ -390,7 +387,12 @@ export async function evaluateRun(
       iouThreshold: config.eval.iouThreshold,
       prefetch: config.data.prefetch,
     });
-    await writeEvaluation(runDir, evaluation, { split, data: data.provenance, weights: "model/" });
+    await writeEvaluation(runDir, evaluation, {
+      split,
+      data: data.provenance,
+      weights: "model/",
+      extra: { model: modelCost(model) },
+    });
     if (await exists(`${runDir}/provenance.json`)) {
       const p = await readProvenance(runDir);
       await writeProvenance(runDir, {

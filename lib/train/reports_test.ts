@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { DEFAULT_CONFIG } from "./config.ts";
+import { dataLabelOf, runSummaryOf, writeAblationReport, writeRunReports } from "./reports.ts";
+
+async function fakeRun(dir: string, branches: number, map: number): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const config = { ...DEFAULT_CONFIG, name: `branches-${branches}`, model: { ...DEFAULT_CONFIG.model, branches } };
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config));
+  await Deno.writeTextFile(
+    `${dir}/metrics.json`,
+    JSON.stringify({
+      map,
+      voc: { face_mask: { ap: map + 0.1 }, face: { ap: map - 0.1 } },
+      data: { label: "generated", images: 6 },
+      speed: { forwardImgPerSec: 20, evalImgPerSec: 15 },
+      trainImgPerSec: 5,
+      model: { params: 1_000_000, macs: 5.4e8 },
+    }),
+  );
+  await Deno.writeTextFile(`${dir}/provenance.json`, JSON.stringify({ backend: { name: "wasm" } }));
+  for (const [name, ap] of [["face_mask", map + 0.1], ["face", map - 0.1]] as const) {
+    const curve = {
+      name,
+      npos: 2,
+      scores: [0.9, 0.8],
+      recall: [0.5, 1],
+      precision: [1, 1],
+      interpolated: [1, 1],
+      ap,
+      ap11: ap,
+    };
+    await Deno.writeTextFile(`${dir}/pr_${name}.json`, JSON.stringify(curve));
+  }
+  await Deno.writeTextFile(
+    `${dir}/train_log.csv`,
+    "epoch,steps,lr,loss,loss_cls,loss_loc,train_img_s,seconds,val_map,val_ap_face_mask,val_ap_face\n" +
+      "1,4,0.01,5,3,2,4,10,,,\n2,4,0.01,4,2.5,1.5,4,10,0.3,0.4,0.2\n",
+  );
+}
+
+Deno.test("runSummaryOf: reads a run folder into a RunSummary", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fakeRun(`${dir}/r4`, 4, 0.5);
+    const s = await runSummaryOf(`${dir}/r4`);
+    assert.equal(s.branches, 4);
+    assert.equal(s.map, 0.5);
+    assert.deepEqual(s.perClassAp, { face_mask: 0.6, face: 0.4 });
+    assert.equal(s.params, 1_000_000);
+    assert.equal(s.fps, 20);
+    assert.equal(s.backend, "wasm");
+    assert.equal(s.dataLabel, "GENERATED synthetic data (6 val images)");
+    assert.equal(dataLabelOf("real", 930), "AIZOO subset, 930 val images (not the paper's 1,839)");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeRunReports and writeAblationReport: tables with the paper's values, charts on disk", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fakeRun(`${dir}/r1`, 1, 0.3);
+    await fakeRun(`${dir}/r4`, 4, 0.5);
+    const files = await writeRunReports(`${dir}/r4`);
+    for (const f of files) assert.ok((await Deno.stat(f)).size > 0, f);
+    assert.ok(files.some((f) => f.endsWith("pr_curves.svg")) && files.some((f) => f.endsWith("training.png")));
+    const out = await writeAblationReport([`${dir}/r4`, `${dir}/r1`], `${dir}/ablation`);
+    const csv = await Deno.readTextFile(`${dir}/ablation/table2.csv`);
+    assert.match(csv, /62\.35/); // paper, 1 branch
+    assert.match(csv, /72\.79/); // paper, 4 branches
+    assert.match(csv, /50/); // ours, 4 branches, in %
+    assert.match(await Deno.readTextFile(`${dir}/ablation/table2.md`), /GENERATED/);
+    assert.equal(out.length, 4);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
