@@ -73,3 +73,48 @@ Deno.test("evaluate: bad input gets errors naming the item and the problem", () 
   assert.throws(() => evaluate([gts[0], gts[0]], []), /twice/);
   assert.throws(() => evaluate(gts, [], { coordinates: "pixels", imageSizes: {} }), /no valid image size.*"a"/);
 });
+
+Deno.test({
+  name: "evaluate (real data): val ground truth as detections scores 1; with a duplicate after each, a known AP",
+  ignore: !Deno.env.get("FACEMASK_DATA"),
+  fn: async () => {
+    const { parseVocXml } = await import("../data/voc.ts");
+    const dir = `${Deno.env.get("FACEMASK_DATA")}/val`;
+    const gts: GroundTruthImage[] = [];
+    const imageSizes: Record<string, { width: number; height: number }> = {};
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.name.endsWith(".xml")) continue;
+      const a = parseVocXml(await Deno.readTextFile(`${dir}/${e.name}`), { file: e.name });
+      imageSizes[e.name] = { width: a.width, height: a.height };
+      gts.push({
+        imageId: e.name,
+        boxes: a.objects.map((o) => o.box),
+        labels: a.objects.map((o) => o.classId),
+        difficult: a.objects.map((o) => o.difficult),
+      });
+    }
+    assert.equal(gts.length, 930);
+    const asDets = (copies: number) =>
+      gts.flatMap((g) =>
+        g.boxes.flatMap((box, j) =>
+          Array.from(
+            { length: copies },
+            (): ImageDetection => ({ imageId: g.imageId, box, label: g.labels[j], score: 1 }),
+          )
+        )
+      );
+    const exact = evaluate(gts, asDets(1), { coordinates: "pixels", imageSizes });
+    assert.deepEqual(exact.voc, { face_mask: { ap: 1, ap11: 1 }, face: { ap: 1, ap11: 1 } });
+    for (const v of Object.values(exact.coco)) close(v, 1);
+    for (const v of Object.values(exact.cocoInput)) close(v, 1);
+    // Each box twice, equal scores, input order: hit, duplicate, hit, ... The k-th hit of a class with N
+    // (non-difficult) boxes comes at rank 2k - 1, so the envelope is k / (2k - 1) on (k-1)/N..k/N.
+    const twice = evaluate(gts, asDets(2), { coordinates: "pixels", imageSizes });
+    for (const [id, name] of [[1, "face_mask"], [2, "face"]] as const) {
+      const n = gts.flatMap((g) => g.labels.filter((l, j) => l === id && !g.difficult[j])).length;
+      let expected = 0;
+      for (let k = 1; k <= n; k++) expected += k / (2 * k - 1) / n;
+      close(twice.voc[name].ap, expected, 1e-9);
+    }
+  },
+});

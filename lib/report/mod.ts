@@ -5,7 +5,14 @@
  */
 
 export type { RunSummary } from "./summary.ts";
-export { dataLabels, isGeneratedData, PAPER_PER_CLASS_AP, PAPER_TABLE2_MAP, provenanceNotes } from "./summary.ts";
+export {
+  dataLabels,
+  isGeneratedData,
+  PAPER_PER_CLASS_AP,
+  PAPER_TABLE2_MAP,
+  provenanceNotes,
+  summaryFromEval,
+} from "./summary.ts";
 export type { Cell, ReportTable } from "./tables.ts";
 export { ablationTable, backboneTable, perClassTable, tableCells, toCsv, toMarkdown, writeTable } from "./tables.ts";
 export type { ChartOptions, EpochRow, VlSpec } from "./charts.ts";

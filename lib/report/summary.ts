@@ -1,3 +1,5 @@
+import type { EvalResult } from "../metrics/types.ts";
+
 /**
  * The plain record of one finished run that tables and charts are built from, and the paper's reference numbers.
  * @module
@@ -58,4 +60,11 @@ export function provenanceNotes(runs: readonly RunSummary[]): { suffix: string; 
     notes.push("Built from GENERATED data: these numbers test the pipeline and are not comparable with the paper.");
   }
   return { suffix, notes };
+}
+
+/** A {@link RunSummary} from an evaluation: mAP and per-class all-point AP, plus the run's other facts. */
+export function summaryFromEval(result: EvalResult, meta: Omit<RunSummary, "map" | "perClassAp">): RunSummary {
+  const perClassAp: Record<string, number | null> = {};
+  for (const [name, v] of Object.entries(result.voc)) perClassAp[name] = v.ap;
+  return { ...meta, map: result.map, perClassAp };
 }
