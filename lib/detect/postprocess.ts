@@ -45,14 +45,18 @@ function inferClasses(x: tf.Tensor | Float32Array, batchPriors: number | null, P
   return x.length / (batchPriors * P);
 }
 
-/** Greedy NMS over candidates already sorted by descending score; returns kept positions. */
-function nms(boxes: Float32Array, count: number, iouThreshold: number): number[] {
+/**
+ * Greedy NMS over candidates already sorted by descending score; returns kept positions. Stops at `maxKeep`: a
+ * class's candidates after its first `topK` survivors score below all of them, so they can never reach the final
+ * top-k, and stopping there bounds the cost on untrained models where thousands of priors pass the threshold.
+ */
+function nms(boxes: Float32Array, count: number, iouThreshold: number, maxKeep: number): number[] {
   const kept: number[] = [];
   const area = new Float32Array(count);
   for (let i = 0; i < count; i++) {
     area[i] = (boxes[i * 4 + 2] - boxes[i * 4]) * (boxes[i * 4 + 3] - boxes[i * 4 + 1]);
   }
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < count && kept.length < maxKeep; i++) {
     const x1 = boxes[i * 4], y1 = boxes[i * 4 + 1], x2 = boxes[i * 4 + 2], y2 = boxes[i * 4 + 3];
     let keep = true;
     for (const k of kept) {
@@ -106,16 +110,21 @@ export function decodeDetections(pred: RawPrediction, options: DecodeOptions): D
   const preK = options.preNmsTopK ?? 1000;
   const [v0, v1] = options.variances ?? DEFAULT_VARIANCES;
   const result: Detection[][] = [];
-  const candIdx = new Int32Array(P);
+  if (P > INDEX_SLOTS) throw new Error(`${where}: at most ${INDEX_SLOTS} priors are supported, got ${P}`);
+  const keys = new Float64Array(P);
   const candBoxes = new Float32Array(Math.min(P, preK) * 4);
   for (let b = 0; b < B; b++) {
     const dets: Detection[] = [];
     for (let c = 1; c < C; c++) {
       let n = 0;
-      for (let p = 0; p < P; p++) if (scores[(b * P + p) * C + c] > threshold) candIdx[n++] = p;
+      for (let p = 0; p < P; p++) {
+        const sc = scores[(b * P + p) * C + c];
+        // sort keys: score quantised to 2^-32 (descending) then prior index, packed into one exact double
+        if (sc > threshold) keys[n++] = Math.floor((1 - sc) * 4294967296) * INDEX_SLOTS + p;
+      }
       if (n === 0) continue;
-      const order = Array.from(candIdx.subarray(0, n));
-      order.sort((i, j) => scores[(b * P + j) * C + c] - scores[(b * P + i) * C + c] || i - j);
+      const order = keys.subarray(0, n).sort();
+      for (let k = 0; k < n; k++) order[k] %= INDEX_SLOTS;
       const m = Math.min(n, preK);
       for (let k = 0; k < m; k++) {
         const p = order[k];
@@ -130,7 +139,7 @@ export function decodeDetections(pred: RawPrediction, options: DecodeOptions): D
         candBoxes[k * 4 + 2] = clip01(cx + w / 2);
         candBoxes[k * 4 + 3] = clip01(cy + h / 2);
       }
-      for (const k of nms(candBoxes, m, nmsIou)) {
+      for (const k of nms(candBoxes, m, nmsIou, topK)) {
         const box: Box = [candBoxes[k * 4], candBoxes[k * 4 + 1], candBoxes[k * 4 + 2], candBoxes[k * 4 + 3]];
         dets.push({ box, label: c, score: scores[(b * P + order[k]) * C + c] });
       }
@@ -140,6 +149,9 @@ export function decodeDetections(pred: RawPrediction, options: DecodeOptions): D
   }
   return result;
 }
+
+/** Room for the prior index in a packed sort key (2^20; 2^32 * 2^20 stays below 2^53, exact in a double). */
+const INDEX_SLOTS = 1048576;
 
 function clip01(v: number): number {
   return v < 0 ? 0 : v > 1 ? 1 : v;
