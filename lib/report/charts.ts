@@ -75,7 +75,7 @@ export function prChartSpec(
         field: "cls",
         type: "nominal",
         title: "Class (AP@0.5)",
-        legend: { orient: "bottom-left", labelLimit: 400 },
+        legend: { orient: "bottom-left", labelLimit: 0 },
       },
     },
   };
@@ -85,8 +85,9 @@ export function prChartSpec(
  * Branch ablation: our mAP as bars with value labels, the paper's Table 2 values as red ticks over them.
  */
 export function ablationChartSpec(runs: readonly RunSummary[], options: ChartOptions = {}): VlSpec {
-  const ours = `ours (${options.dataLabel ?? runs[0]?.dataLabel ?? "our data"})`;
-  const paper = "paper (AIZOO full test)";
+  // Short series names: the data label goes in the subtitle, where its length does not matter.
+  const ours = "ours";
+  const paper = "paper (AIZOO full test set)";
   const values = [...runs].sort((a, b) => a.branches - b.branches).flatMap((r) => {
     const rows = [{ branches: String(r.branches), series: ours, map: r.map === null ? null : r.map * 100 }];
     const p = PAPER_TABLE2_MAP[r.branches];
@@ -97,7 +98,7 @@ export function ablationChartSpec(runs: readonly RunSummary[], options: ChartOpt
     type: "nominal",
     title: null,
     scale: { domain: [ours, paper], range: ["#4c78a8", "#d62728"] },
-    legend: { orient: "bottom", labelLimit: 400, symbolType: "square" },
+    legend: { orient: "bottom", labelLimit: 0, symbolType: "square" },
   };
   const x = { field: "branches", type: "ordinal", title: "Detection branches kept", axis: { labelAngle: 0 } };
   const y = { field: "map", type: "quantitative", title: "mAP (%)", scale: { domain: [0, 100] } };
@@ -116,9 +117,9 @@ export function ablationChartSpec(runs: readonly RunSummary[], options: ChartOpt
       },
       {
         transform: [{ filter: { field: "series", equal: ours } }],
-        // Inside the bar top, so the paper's tick just above never hides it.
-        mark: { type: "text", baseline: "top", dy: 4, fontSize: 11, color: "white" },
-        encoding: { text: { field: "map", type: "quantitative", format: ".2f" } },
+        // At the bar's foot, so the paper's tick can never hide it.
+        mark: { type: "text", baseline: "bottom", dy: -6, fontSize: 11, color: "white" },
+        encoding: { y: { datum: 0 }, text: { field: "map", type: "quantitative", format: ".2f" } },
       },
       {
         transform: [{ filter: { field: "series", equal: paper } }],
