@@ -67,10 +67,12 @@ Deno.test({
     const dir = await Deno.makeTempDir({ dir: new URL("../notebooks/", import.meta.url).pathname, prefix: ".test_" });
     const out = await Deno.makeTempDir();
     try {
-      const good = buildNotebook(
-        [{ kind: "code", source: 'console.log(Deno.env.get("NOTEBOOK_PROFILE"), 6 * 7);' }],
-        "g",
-      );
+      // The cell leaves its evidence in a file: the Deno kernel now and then sends a cell's output after its idle
+      // status, and nbclient then drops it (see the report), so outputs are not what this test relies on.
+      const good = buildNotebook([{ kind: "code", source: "const n = 6 * 7;" }, {
+        kind: "code",
+        source: `Deno.writeTextFileSync("${out}/seen.txt", \`\${Deno.env.get("NOTEBOOK_PROFILE")} \${n}\`);`,
+      }], "g");
       await Deno.writeTextFile(`${dir}/01_good.ipynb`, serializeNotebook(good));
       const bad = buildNotebook([{ kind: "code", source: "const x = 1;" }, {
         kind: "code",
@@ -79,8 +81,8 @@ Deno.test({
       await Deno.writeTextFile(`${dir}/02_bad.ipynb`, serializeNotebook(bad));
       const ok = await executeNotebook("01_good", { outDir: out, profile: "smoke", timeout: 120, dir });
       assert.equal(ok.ok, true, ok.error ?? "");
-      const executed = JSON.parse(await Deno.readTextFile(ok.output)) as Notebook;
-      assert.deepEqual(executed.cells[0].outputs?.[0].text, ["smoke 42\n"]);
+      assert.equal(await Deno.readTextFile(`${out}/seen.txt`), "smoke 42");
+      assert.equal((JSON.parse(await Deno.readTextFile(ok.output)) as Notebook).cells[1].execution_count, 2);
       const failed = await executeNotebook("02_bad", { outDir: out, profile: "smoke", timeout: 120, dir });
       assert.equal(failed.ok, false);
       assert.match(failed.error!, /^cell 2 \(id b-02\) failed:\n.*cell two broke/);
