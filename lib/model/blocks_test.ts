@@ -182,6 +182,39 @@ Deno.test("blocks: fused implementation is used when registered for the current 
   assert.deepEqual(Array.from(mv.dataSync()).map((v) => +v.toFixed(5)), [1.02, 1.02]);
 });
 
+Deno.test("blocks: DCB hands both BN stages' batch statistics from the fused path to its moving averages", () => {
+  const fake: FusedBlocks = {
+    backendName: tf.getBackend(),
+    convBnRelu: () => {
+      throw new Error("not used");
+    },
+    depthwiseBlock: (x, w, o) => {
+      const cin = w.dwKernel.shape[2], cout = w.pwKernel.shape[3];
+      const y = tf.zeros([x.shape[0], Math.ceil(x.shape[1] / o.stride), Math.ceil(x.shape[2] / o.stride), cout]);
+      const s = (n: number, v: number) => tf.fill([n], v) as tf.Tensor1D;
+      return {
+        y: y as tf.Tensor4D,
+        stats: o.training
+          ? [{ mean: s(cin, 2), variance: s(cin, 5) }, { mean: s(cout, -1), variance: s(cout, 0) }]
+          : [],
+      };
+    },
+  };
+  const model = tf.sequential({ layers: [new DepthwiseConvBlock({ filters: 2, stride: 2, inputShape: [5, 5, 3] })] });
+  setFusedBlocks(fake);
+  try {
+    tf.tidy(() => {
+      const y = model.apply(tf.ones([1, 5, 5, 3]), { training: true }) as tf.Tensor;
+      assert.deepEqual(y.shape, [1, 3, 3, 2]);
+    });
+  } finally {
+    setFusedBlocks(null);
+  }
+  // weights: dw, gamma1, beta1, pw, gamma2, beta2, mm1, mv1, mm2, mv2; update m - (m - batch) * 0.01
+  const moving = model.getWeights().slice(6).map((t) => Array.from(t.dataSync()).map((v) => +v.toFixed(5)));
+  assert.deepEqual(moving, [[0.02, 0.02, 0.02], [1.04, 1.04, 1.04], [-0.01, -0.01], [0.99, 0.99]]);
+});
+
 Deno.test("DilatedConv2D equals a dilated tf.conv2d and has gradients", () => {
   const x = tf.randomNormal([1, 9, 8, 2], 0, 1, "float32", 3);
   for (const d of [1, 2, 3]) {
