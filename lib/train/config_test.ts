@@ -93,3 +93,27 @@ Deno.test("loadConfig: extends a parent, names from the path, errors name the fi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("experiments/: every config file loads and validates; quick profiles keep the paper's model", async () => {
+  const root = new URL("../../experiments/", import.meta.url).pathname;
+  const files: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) await walk(`${dir}/${e.name}`);
+      else if (e.name.endsWith(".json")) files.push(`${dir}/${e.name}`);
+    }
+  };
+  await walk(root.replace(/\/$/, ""));
+  assert.ok(files.length >= 17, `found ${files.length} configs`);
+  for (const f of files) await loadConfig(f);
+  for (const k of [1, 2, 3, 4]) {
+    const paper = await loadConfig(`${root}ablation/branches-${k}.json`);
+    const quick = await loadConfig(`${root}quick/branches-${k}.json`);
+    assert.equal(paper.model.branches, k);
+    assert.equal(paper.train.epochs, 100);
+    assert.equal(quick.model.branches, k);
+    assert.equal(quick.experiment, "ablation/quick");
+    assert.equal(quick.name, `branches-${k}`);
+  }
+  assert.equal((await loadConfig(`${root}backbones/rfb.json`)).model.trunk, "rfb");
+});

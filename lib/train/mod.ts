@@ -14,3 +14,4 @@ export * from "./trainer.ts";
 export * from "./evaluate.ts";
 export * from "./pipeline.ts";
 export * from "./reports.ts";
+export * from "./grid.ts";

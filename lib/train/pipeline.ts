@@ -222,10 +222,10 @@ export async function writeEvaluation(
 }
 
 /**
- * Trains one config into a run folder (or resumes one), then evaluates the kept weights on the validation split
+ * Trains one config into a run folder (or resumes one: then `config` may be null, the run's config.json rules), then evaluates the kept weights on the validation split
  * and writes every file of the run-folder contract.
  */
-export async function runExperiment(config: RunConfig, options: RunOptions = {}): Promise<RunOutcome> {
+export async function runExperiment(config: RunConfig | null, options: RunOptions = {}): Promise<RunOutcome> {
   const started = new Date();
   let runDir: string;
   let provenance: Provenance | null = null;
@@ -234,6 +234,7 @@ export async function runExperiment(config: RunConfig, options: RunOptions = {})
     config = validateConfig(await readJson(`${runDir}/config.json`), { file: `${runDir}/config.json` });
     if (await exists(`${runDir}/provenance.json`)) provenance = await readProvenance(runDir);
   } else {
+    if (!config) throw new Error("runExperiment: a config is needed unless resuming");
     runDir = await createRunDir(config, { resultsDir: options.resultsDir, runId: options.runId, date: started });
   }
   const progress = options.progress ?? new Progress();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { generatePriors } from "../detect/mod.ts";
 import { readCheckpointIndex } from "./checkpoint.ts";
-import { resolveConfig } from "./config.ts";
+import { loadConfig } from "./config.ts";
 import { readJson } from "./files.ts";
 import { Progress } from "./log.ts";
 import { type DetectorFactory, evaluateRun, loadRunModel, runExperiment } from "./pipeline.ts";
@@ -40,15 +40,8 @@ Deno.test("runExperiment end to end on generated data: trains, is killed, resume
       generatedRoot: `${tmp}/gen`,
       generatedCounts: { seed: 7, train: 16, val: 6 },
     };
-    const config = resolveConfig({
-      name: "tiny",
-      experiment: "test/e2e",
-      seed: 3,
-      backend: { name: "cpu" },
-      data: { prefetch: 1 },
-      train: { epochs: 4, batchSize: 4, microBatch: 2, lr: 0.02, warmupEpochs: 0, decayEpochs: [3] },
-      eval: { everyEpochs: 2, batchSize: 6 },
-    });
+    const config = await loadConfig(new URL("../../experiments/test/tiny.json", import.meta.url).pathname);
+    assert.equal(config.name, "tiny");
     const quiet = new Progress({ tty: false, write: () => {} });
     const before = tf.memory().numTensors;
     const first = await runExperiment(config, {
