@@ -79,7 +79,10 @@ export function escapeHtml(text: string): string {
 /** Formats one table cell: numbers with fixed decimals, non-finite or missing values as an em dash. */
 export function formatCell(value: SiteCell, digits = 2): string {
   if (value === null || value === undefined) return "\u2014";
-  if (typeof value === "number") return Number.isFinite(value) ? value.toFixed(digits) : "\u2014";
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) return "\u2014";
+    return Number.isInteger(value) ? String(value) : value.toFixed(digits);
+  }
   return value;
 }
 

@@ -10,7 +10,8 @@ Deno.test("escapeHtml escapes the five HTML metacharacters", () => {
 
 Deno.test("formatCell: fixed decimals, em dash for missing and non-finite", () => {
   assert.equal(formatCell(72.7855, 2), "72.79");
-  assert.equal(formatCell(3, 0), "3");
+  assert.equal(formatCell(3, 4), "3");
+  assert.equal(formatCell(0.5), "0.50");
   assert.equal(formatCell(null), "\u2014");
   assert.equal(formatCell(undefined), "\u2014");
   assert.equal(formatCell(NaN), "\u2014");

@@ -12,3 +12,4 @@ export * from "./runs.ts";
 export * from "./draw.ts";
 export * from "./context.ts";
 export * from "./display.ts";
+export * from "./report.ts";

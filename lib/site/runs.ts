@@ -153,3 +153,48 @@ export function usesGeneratedData(run: RunFolder): boolean {
     .filter((t) => typeof t === "string") as string[];
   return texts.some((t) => /generated/i.test(t));
 }
+
+/** Fields of lib/report's `RunSummary` that a run folder provides (see {@link runSummary}). */
+export interface RunSummaryFields {
+  experiment: string;
+  trunk: string;
+  branches: number;
+  map: number | null;
+  perClassAp: Record<string, number | null>;
+  params?: number;
+  macs?: number;
+  fps?: number;
+  trainImgPerSec?: number;
+  dataLabel: string;
+  backend: string;
+}
+
+/**
+ * The run as lib/report's `RunSummary` (tables and charts are built from it): trunk and branches from
+ * `config.json`, scores from `metrics.json`, speeds and data from `provenance.json`; absent facts stay absent.
+ */
+export function runSummary(run: RunFolder): RunSummaryFields {
+  const s = runScores(run);
+  const p = run.provenance ?? {};
+  const opt = (v: unknown) => num(v) ?? undefined;
+  const generated = usesGeneratedData(run);
+  const description = get(p, ["data", "description"]);
+  const dataLabel = generated
+    ? `GENERATED data${typeof description === "string" ? ` (${description})` : ""}`
+    : run.provenance
+    ? "AIZOO subset 3,069 train / 930 val"
+    : "data unknown (no provenance.json)";
+  return {
+    experiment: run.experiment ? `${run.experiment}/${run.runId}` : run.runId,
+    trunk: String(get(run.config, ["model", "trunk"]) ?? "?"),
+    branches: num(get(run.config, ["model", "branches"])) ?? 0,
+    map: s.map,
+    perClassAp: s.ap,
+    params: opt(get(run.metrics, ["params"]) ?? get(p, ["params"])),
+    macs: opt(get(run.metrics, ["macs"]) ?? get(p, ["macs"])),
+    fps: opt(get(p, ["forwardImgPerSec"]) ?? get(p, ["evalImgPerSec"])),
+    trainImgPerSec: opt(get(p, ["trainImgPerSec"])),
+    dataLabel,
+    backend: String(get(p, ["backend", "name"]) ?? get(run.config, ["backend", "name"]) ?? "?"),
+  };
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { listRuns, readRunFolder, runScores, usesGeneratedData } from "./runs.ts";
+import { listRuns, readRunFolder, runScores, runSummary, usesGeneratedData } from "./runs.ts";
 
 async function fixture(): Promise<string> {
   const root = await Deno.makeTempDir();
@@ -67,5 +67,32 @@ Deno.test("readRunFolder errors name the folder and the problem", async () => {
   await Deno.writeTextFile(`${root}/e/r/config.json`, "{oops");
   await assert.rejects(readRunFolder(`${root}/e/r`, root), /config\.json: not a valid JSON object/);
   await assert.rejects(readRunFolder("/elsewhere/r", root), /is not inside/);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("runSummary maps config, metrics and provenance into lib/report's RunSummary fields", async () => {
+  const root = await fixture();
+  const [r1, r2] = await listRuns(root);
+  r2.config = { model: { trunk: "ssdv2", branches: 2 }, backend: { name: "cpu" } };
+  r2.provenance = {
+    data: { label: "generated", description: "gen 400/100" },
+    forwardImgPerSec: 120.5,
+    trainImgPerSec: 8,
+  };
+  assert.deepEqual(runSummary(r2), {
+    experiment: "ablation/quick/branches-2-x",
+    trunk: "ssdv2",
+    branches: 2,
+    map: 0.375,
+    perClassAp: { face_mask: 0.5, face: 0.25 },
+    params: undefined,
+    macs: undefined,
+    fps: 120.5,
+    trainImgPerSec: 8,
+    dataLabel: "GENERATED data (gen 400/100)",
+    backend: "cpu",
+  });
+  assert.equal(runSummary(r1).dataLabel, "data unknown (no provenance.json)");
+  assert.equal(runSummary(r1).map, null);
   await Deno.remove(root, { recursive: true });
 });
