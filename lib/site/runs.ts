@@ -71,7 +71,8 @@ export async function readRunFolder(path: string, resultsDir: string): Promise<R
 
 /**
  * Every run folder below `resultsDir` (depth-first, sorted by path), or `[]` when the folder does not exist.
- * Folders whose name starts with `.` or that are named `node_modules` are skipped.
+ * Folders whose name starts with `.` or `_` (scratch space, e.g. `results/_tmp`) or that are named `node_modules`
+ * are skipped.
  */
 export async function listRuns(resultsDir: string): Promise<RunFolder[]> {
   const runs: RunFolder[] = [];
@@ -87,7 +88,7 @@ export async function listRuns(resultsDir: string): Promise<RunFolder[]> {
       runs.push(await readRunFolder(dir, resultsDir));
       return;
     }
-    const subdirs = entries.filter((e) => e.isDirectory && !e.name.startsWith(".") && e.name !== "node_modules");
+    const subdirs = entries.filter((e) => e.isDirectory && !/^[._]/.test(e.name) && e.name !== "node_modules");
     for (const e of subdirs.sort((a, b) => a.name.localeCompare(b.name))) await walk(`${dir}/${e.name}`);
   };
   await walk(resultsDir.replace(/\/+$/, ""));

@@ -28,6 +28,7 @@ async function fixture(): Promise<string> {
   });
   await mk("ablation/table-only", { "table2.csv": "k,map\n" });
   await mk(".hidden/run", { "config.json": {} });
+  await mk("_tmp/scratch-run", { "config.json": {} });
   return root;
 }
 
