@@ -9,6 +9,9 @@ import {
   setModelWeights,
 } from "./checkpoint.ts";
 
+// Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
+await tf.setBackend("cpu");
+
 function tinyModel(): tf.LayersModel {
   const m = tf.sequential();
   m.add(tf.layers.dense({ units: 3, inputShape: [2] }));

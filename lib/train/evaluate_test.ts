@@ -5,6 +5,9 @@ import { generateDataset } from "../data/generate.ts";
 import { scanSplit } from "../data/dataset.ts";
 import { evaluateModel, groundTruthOf } from "./evaluate.ts";
 
+// Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
+await tf.setBackend("cpu");
+
 // Coarse priors keep the constant model small: 8x10 and 4x5 maps.
 const PRIOR_CONFIG = { inputSize: [240, 320] as [number, number], steps: [32, 64], sizes: [[64, 96], [128, 192, 256]] };
 

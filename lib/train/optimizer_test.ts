@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { SgdOptimizer } from "./optimizer.ts";
 
+// Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
+await tf.setBackend("cpu");
+
 const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < tol, `${a} != ${b}`);
 
 Deno.test("SgdOptimizer: Nesterov momentum steps match the formula worked by hand", () => {

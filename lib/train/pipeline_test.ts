@@ -8,6 +8,9 @@ import { Progress } from "./log.ts";
 import { type DetectorFactory, evaluateRun, loadRunModel, runExperiment } from "./pipeline.ts";
 import { missingRunFiles, type Provenance } from "./run.ts";
 
+// Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
+await tf.setBackend("cpu");
+
 // A small real detector (not lib/model's SSDv2, which a heavier test covers): one 8x10 map, 2 priors per cell.
 const SMALL_PRIORS = { inputSize: [240, 320] as [number, number], steps: [32], sizes: [[48, 112]] };
 const smallDetector: DetectorFactory = (_model, { seed }) => {

@@ -15,6 +15,9 @@ import {
   trainModel,
 } from "./trainer.ts";
 
+// Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
+await tf.setBackend("cpu");
+
 // A toy detector on 8x8 images: a 2x2 grid of priors, one object per image in one quadrant.
 const PRIORS = new Float32Array([
   0.25,
