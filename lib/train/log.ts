@@ -21,7 +21,7 @@ export const EPOCH_COLUMNS = [
 ] as const;
 
 /** One row of the per-epoch log; `null` metrics mean "not evaluated this epoch". */
-export type EpochRow = Record<typeof EPOCH_COLUMNS[number], number | null>;
+export type EpochLogRow = Record<typeof EPOCH_COLUMNS[number], number | null>;
 
 function cell(v: number | null): string {
   if (v === null) return "";
@@ -30,12 +30,12 @@ function cell(v: number | null): string {
 }
 
 /** Formats a row as one CSV line (no newline). */
-export function formatCsvRow(row: EpochRow): string {
+export function formatCsvRow(row: EpochLogRow): string {
   return EPOCH_COLUMNS.map((c) => cell(row[c])).join(",");
 }
 
 /** Parses a log written by {@link EpochLog}; errors name the file and the line. */
-export function parseEpochCsv(text: string, options: { source?: string } = {}): EpochRow[] {
+export function parseEpochCsv(text: string, options: { source?: string } = {}): EpochLogRow[] {
   const src = options.source ?? "epoch log";
   const lines = text.split("\n").filter((l) => l.trim() !== "");
   if (lines.length === 0) return [];
@@ -45,7 +45,7 @@ export function parseEpochCsv(text: string, options: { source?: string } = {}): 
     if (cells.length !== EPOCH_COLUMNS.length) {
       throw new Error(`${src}: line ${i + 2}: ${cells.length} cells, expected ${EPOCH_COLUMNS.length}`);
     }
-    const row = {} as EpochRow;
+    const row = {} as EpochLogRow;
     EPOCH_COLUMNS.forEach((c, k) => {
       const v = cells[k] === "" ? null : Number(cells[k]);
       if (v !== null && Number.isNaN(v) && cells[k] !== "NaN") {
@@ -59,7 +59,7 @@ export function parseEpochCsv(text: string, options: { source?: string } = {}): 
 
 /** The per-epoch CSV log of a run (`train_log.csv`); rewritten atomically on each append. */
 export class EpochLog {
-  readonly rows: EpochRow[] = [];
+  readonly rows: EpochLogRow[] = [];
   /** Opens the log at `path`; call {@link EpochLog.load} to continue an existing one. */
   constructor(readonly path: string) {}
 
@@ -74,7 +74,7 @@ export class EpochLog {
   }
 
   /** Appends one row and writes the file. */
-  async append(row: EpochRow): Promise<void> {
+  async append(row: EpochLogRow): Promise<void> {
     this.rows.push(row);
     await this.#write();
   }

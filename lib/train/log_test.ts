@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
-import { EpochLog, type EpochRow, formatCsvRow, formatProgress, parseEpochCsv, Progress, progressBar } from "./log.ts";
+import {
+  EpochLog,
+  type EpochLogRow,
+  formatCsvRow,
+  formatProgress,
+  parseEpochCsv,
+  Progress,
+  progressBar,
+} from "./log.ts";
 
-const row = (epoch: number, map: number | null): EpochRow => ({
+const row = (epoch: number, map: number | null): EpochLogRow => ({
   epoch,
   steps: 10,
   lr: 0.001,

@@ -17,7 +17,7 @@ import { Rng } from "../util/rng.ts";
 import { loadCheckpoint, modelWeights, saveCheckpoint, setModelWeights } from "./checkpoint.ts";
 import type { RunConfig } from "./config.ts";
 import { writeWeights } from "./files.ts";
-import { EpochLog, type EpochRow, Progress } from "./log.ts";
+import { EpochLog, type EpochLogRow, Progress } from "./log.ts";
 import { SgdOptimizer } from "./optimizer.ts";
 import { learningRate } from "./schedule.ts";
 
@@ -100,7 +100,7 @@ export interface TrainResult {
   /** Whether all configured epochs are done (false when stopped by `stopAfterEpoch`). */
   finished: boolean;
   /** Per-epoch log rows, all sessions. */
-  rows: EpochRow[];
+  rows: EpochLogRow[];
   /** Mean loss of the first and the last optimizer step of this session. */
   firstStepLoss: number | null;
   lastStepLoss: number | null;
@@ -313,7 +313,7 @@ export async function trainModel(parts: TrainerParts, options: TrainOptions): Pr
         bestMetric = outcome!.map;
         bestEpoch = epoch;
       }
-      const row: EpochRow = {
+      const row: EpochLogRow = {
         epoch,
         steps: stepInEpoch,
         lr: learningRate(Math.max(0, step - 1), { ...t, stepsPerEpoch: perEpoch }),
