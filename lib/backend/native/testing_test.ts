@@ -12,7 +12,7 @@ Deno.test("relErr: largest absolute difference over the largest reference magnit
 Deno.test("onBackends: runs on each backend in turn and disposes what it made", async () => {
   await tf.setBackend("cpu");
   const before = tf.memory().numTensors;
-  const out = await onBackends(["cpu"], () => [tf.tensor1d([1, 2]).mul(3)]);
+  const out = await onBackends(["cpu"], () => [tf.tidy(() => tf.tensor1d([1, 2]).mul(3))]);
   assert.deepEqual(Array.from(out[0][0]), [3, 6]);
   assert.equal(tf.memory().numTensors, before);
 });

@@ -1,0 +1,150 @@
+/**
+ * Measuring the detector on a backend: training images/s (momentum-SGD step including the multibox loss),
+ * inference frames/s, the machine's attainable peak from a large matmul, and a per-kernel profile of one step.
+ * Used by `deno task bench`.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { matchBatch } from "../../detect/mod.ts";
+import { multiboxLoss } from "../../loss/mod.ts";
+import type { Detector } from "../../model/mod.ts";
+import type { Box } from "../../types.ts";
+import { Rng } from "../../util/rng.ts";
+import type { NativeAddon } from "./addon.ts";
+
+/** A synthetic training batch: images in [-0.5, 0.5] and matched targets. */
+export interface SyntheticBatch {
+  x: tf.Tensor4D;
+  labels: tf.Tensor2D;
+  offsets: tf.Tensor3D;
+}
+
+/** Random images and 1-3 random boxes per image, matched against the detector's priors (seeded). */
+export function syntheticBatch(detector: Detector, options: { batch: number; seed?: number }): SyntheticBatch {
+  const { batch } = options;
+  if (!Number.isInteger(batch) || batch < 1) throw new Error(`model_bench: batch must be a positive integer`);
+  const rng = new Rng(options.seed ?? 0);
+  const [, h, w, c] = detector.model.inputs[0].shape as number[];
+  const boxes: Box[][] = [];
+  const labels: number[][] = [];
+  for (let i = 0; i < batch; i++) {
+    const n = rng.int(1, 3);
+    const bs: Box[] = [];
+    for (let j = 0; j < n; j++) {
+      const bw = 0.05 + 0.3 * rng.next(), bh = 0.05 + 0.3 * rng.next();
+      const x1 = rng.next() * (1 - bw), y1 = rng.next() * (1 - bh);
+      bs.push([x1, y1, x1 + bw, y1 + bh]);
+    }
+    boxes.push(bs);
+    labels.push(bs.map(() => rng.int(1, 2)));
+  }
+  const m = matchBatch(boxes, labels, { priors: detector.priors });
+  const P = detector.priors.length / 4;
+  const pixels = new Float32Array(batch * h * w * c);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = rng.next() - 0.5;
+  return {
+    x: tf.tensor4d(pixels, [batch, h, w, c]),
+    labels: tf.tensor2d(m.labels, [batch, P], "int32"),
+    offsets: tf.tensor3d(m.offsets, [batch, P, 4]),
+  };
+}
+
+/** One momentum-SGD step on the batch; returns the loss. */
+export function trainStep(detector: Detector, data: SyntheticBatch, optimizer: tf.Optimizer): number {
+  const cost = optimizer.minimize(() => {
+    const [logits, offsets] = detector.model.apply(data.x, { training: true }) as tf.Tensor3D[];
+    return multiboxLoss({ logits, offsets }, { labels: data.labels, offsets: data.offsets }).total;
+  }, true);
+  const v = cost!.dataSync()[0];
+  cost!.dispose();
+  return v;
+}
+
+/** Timing options: at least `minSeconds` of timed work, at least one and at most `maxIters` timed iterations. */
+export interface TimingOptions {
+  minSeconds?: number;
+  maxIters?: number;
+  warmup?: number;
+}
+
+/** Runs `fn` `warmup` times, then times it; returns seconds per call and the number of timed calls. */
+export function timeIt(fn: () => void, options: TimingOptions = {}): { seconds: number; iters: number } {
+  const { minSeconds = 2, maxIters = 1000, warmup = 1 } = options;
+  for (let i = 0; i < warmup; i++) fn();
+  let iters = 0;
+  const t0 = performance.now();
+  while (iters < maxIters && (iters === 0 || performance.now() - t0 < minSeconds * 1000)) {
+    fn();
+    iters++;
+  }
+  return { seconds: (performance.now() - t0) / 1000 / iters, iters };
+}
+
+/**
+ * Training images/s at the batch of `data`, on the active backend. Uses `options.optimizer` when given (tfjs's
+ * momentum optimizer leaves one tensor behind per construction, so callers that loop should pass one); otherwise a
+ * Nesterov momentum-SGD optimizer (lr 1e-2, momentum 0.9) made and disposed here.
+ */
+export function benchTraining(
+  detector: Detector,
+  data: SyntheticBatch,
+  options: TimingOptions & { optimizer?: tf.Optimizer } = {},
+): number {
+  const opt = options.optimizer ?? tf.train.momentum(1e-2, 0.9, true);
+  const { seconds } = timeIt(() => trainStep(detector, data, opt), options);
+  if (!options.optimizer) opt.dispose();
+  return data.x.shape[0] / seconds;
+}
+
+/** Inference images/s at the batch of `x` on the active backend (predict, read back the outputs). */
+export function benchInference(detector: Detector, x: tf.Tensor4D, options: TimingOptions = {}): number {
+  const { seconds } = timeIt(() => {
+    const outs = detector.model.predict(x) as tf.Tensor[];
+    outs.forEach((o) => o.dataSync());
+    tf.dispose(outs);
+  }, options);
+  return x.shape[0] / seconds;
+}
+
+/** Attainable GFLOP/s from an n x n x n single-precision matmul: oneDNN's sgemm when the addon is given. */
+export function peakGflops(options: { addon?: NativeAddon | null; n?: number; minSeconds?: number } = {}): {
+  gflops: number;
+  method: string;
+} {
+  const n = options.n ?? 2048;
+  const flops = 2 * n * n * n;
+  if (options.addon) {
+    const a = new Float32Array(n * n).fill(0.5), b = new Float32Array(n * n).fill(0.25), c = new Float32Array(n * n);
+    const addon = options.addon;
+    const { seconds } = timeIt(() => addon.sgemm(n, n, n, a, b, c), { minSeconds: options.minSeconds ?? 1 });
+    if (c[0] !== 0.125 * n) throw new Error(`model_bench: sgemm probe gave ${c[0]}, expected ${0.125 * n}`);
+    return { gflops: flops / seconds / 1e9, method: `oneDNN sgemm ${n}^3` };
+  }
+  const a = tf.fill([n, n], 0.5), b = tf.fill([n, n], 0.25);
+  const { seconds } = timeIt(() => tf.matMul(a, b).dispose(), { minSeconds: options.minSeconds ?? 1 });
+  tf.dispose([a, b]);
+  return { gflops: flops / seconds / 1e9, method: `tf.matMul ${n}^3 on ${tf.getBackend()}` };
+}
+
+/** Time spent in one kernel (or fused block) name over a profiled call. */
+export interface KernelTime {
+  name: string;
+  ms: number;
+  calls: number;
+}
+
+/** Per-kernel times of one call of `fn` (tfjs profiler; forward and backward kernels), largest first. */
+export async function profileKernels(fn: () => void): Promise<KernelTime[]> {
+  const info = await tf.profile(() => {
+    fn();
+  });
+  const by = new Map<string, KernelTime>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : Number(await k.kernelTimeMs);
+    const e = by.get(k.name) ?? { name: k.name, ms: 0, calls: 0 };
+    e.ms += Number.isFinite(ms) ? ms : 0;
+    e.calls++;
+    by.set(k.name, e);
+  }
+  return [...by.values()].sort((a, b) => b.ms - a.ms);
+}
