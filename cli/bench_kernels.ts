@@ -1,18 +1,24 @@
 /**
- * `deno task bench:kernels [--json] [--batch 8] [--min-ms 300]`: GFLOP/s of the forward conv kernels and of their
- * gradients on the wasm backend over the SSDv2 layer shapes at 240x320, with the gradient/forward ratio per layer
- * (the target is >= 1/3).
+ * `deno task bench:kernels [--json] [--batch 8] [--min-ms 300] [--compare] [--strategy auto|phases|dilate]
+ * [--layers CB1,CB3]`: GFLOP/s of the forward conv kernels and of their gradients on the wasm backend over the
+ * SSDv2 layer shapes at 240x320, with the gradient/forward ratio per layer (the target is >= 1/3). `--compare` also
+ * times tfjs-wasm's own Conv2DBackpropInput (which lib/backend replaces) for before/after ratios; `--strategy`
+ * picks how our Conv2DBackpropInput works (see ConvInputGradStrategy).
  * @module
  */
 import { parseArgs } from "node:util";
 import {
   benchLayer,
+  type ConvInputGradStrategy,
   describeBackend,
   formatBenchTable,
   type LayerBench,
   setupBackend,
   SSDV2_LAYERS,
+  wasmConvInputGrad,
 } from "../lib/backend/mod.ts";
+
+const STRATEGIES: readonly ConvInputGradStrategy[] = ["auto", "phases", "dilate"];
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -20,11 +26,17 @@ const { values } = parseArgs({
     json: { type: "boolean", default: false },
     batch: { type: "string", default: "8" },
     "min-ms": { type: "string", default: "300" },
+    compare: { type: "boolean", default: false },
+    strategy: { type: "string", default: "auto" },
+    layers: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: deno task bench:kernels [--json] [--batch 8] [--min-ms 300]");
+  console.log(
+    "usage: deno task bench:kernels [--json] [--batch 8] [--min-ms 300] [--compare] [--strategy auto|phases|dilate]" +
+      " [--layers CB1,CB3 (name prefixes)]",
+  );
   Deno.exit(0);
 }
 const batch = Number(values.batch);
@@ -33,29 +45,34 @@ if (!Number.isInteger(batch) || batch < 1) {
   throw new Error(`bench:kernels: --batch must be a positive integer, got ${values.batch}`);
 }
 if (!(minMs >= 0)) throw new Error(`bench:kernels: --min-ms must be a number >= 0, got ${values["min-ms"]}`);
+const strategy = values.strategy as ConvInputGradStrategy;
+if (!STRATEGIES.includes(strategy)) {
+  throw new Error(`bench:kernels: --strategy must be one of ${STRATEGIES.join(", ")}, got ${values.strategy}`);
+}
+const prefixes = values.layers?.split(",").map((p) => p.trim()).filter((p) => p !== "");
+const layers = prefixes ? SSDV2_LAYERS.filter((l) => prefixes.some((p) => l.name.startsWith(p))) : SSDV2_LAYERS;
+if (layers.length === 0) throw new Error(`bench:kernels: --layers '${values.layers}' matches no SSDv2 layer`);
+wasmConvInputGrad.strategy = strategy;
 
 const info = await setupBackend({ backend: "wasm", log: values.json ? () => {} : console.log });
 const results: LayerBench[] = [];
-for (const layer of SSDV2_LAYERS) {
-  results.push(benchLayer(layer, { batch, minMs }));
+for (const layer of layers) {
+  results.push(benchLayer(layer, { batch, minMs, compareBuiltin: values.compare }));
   if (!values.json) console.error(`  measured ${layer.name}`);
 }
 if (values.json) {
-  console.log(JSON.stringify({ backend: describeBackend(info), batch, results }, null, 2));
+  console.log(JSON.stringify({ backend: describeBackend(info), batch, strategy, results }, null, 2));
 } else {
-  console.log(`wasm kernels, batch ${batch}, median of repeated runs; ratio = gradient GFLOP/s / forward GFLOP/s`);
+  console.log(
+    `wasm kernels, batch ${batch}, dX strategy ${strategy}, median of repeated runs; ` +
+      "ratio = gradient GFLOP/s / forward GFLOP/s",
+  );
   console.log(formatBenchTable(results));
-  // Conv2DBackpropInput is tfjs-wasm's own kernel, listed for comparison (it is slow); the other gradients
-  // are ours (lib/backend/wasm_kernels.ts).
-  const ours = (r: LayerBench) => r.layer.kind === "depthwise" ? Math.min(r.ratioFilter, r.ratioInput) : r.ratioFilter;
-  const slow = results.filter((r) => ours(r) < 1 / 3);
+  // All three gradients are ours now (lib/backend/wasm_kernels.ts); `--compare` adds tfjs-wasm's own dX.
+  const slow = results.filter((r) => Math.min(r.ratioFilter, r.ratioInput) < 1 / 3);
   console.log(
     slow.length === 0
-      ? "our gradient kernels (dW everywhere, dX of depthwise) all reach 1/3 of the forward conv's rate"
-      : `our gradient kernels below 1/3 of forward: ${slow.map((r) => r.layer.name).join(", ")}`,
+      ? "all gradient kernels (dW and dX) reach 1/3 of the forward conv's rate"
+      : `gradient kernels below 1/3 of forward: ${slow.map((r) => r.layer.name).join(", ")}`,
   );
-  const builtin = results.filter((r) => r.layer.kind === "conv" && r.ratioInput < 1 / 3);
-  if (builtin.length > 0) {
-    console.log(`tfjs-wasm's own Conv2DBackpropInput is below 1/3 of forward on ${builtin.length} conv layers`);
-  }
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { wasmConvInputGrad } from "./wasm_kernels.ts";
 
 /** One convolution layer of the model, as the benchmark runs it (input size before padding). */
 export interface ConvLayer {
@@ -74,6 +75,12 @@ export interface LayerBench {
   inputGrad: KernelTiming;
   ratioFilter: number;
   ratioInput: number;
+  /**
+   * Conv layers with `compareBuiltin`: tfjs-wasm's own Conv2DBackpropInput (which ours replaces) and its ratio to
+   * forward.
+   */
+  inputGradBuiltin?: KernelTiming;
+  ratioInputBuiltin?: number;
 }
 
 /** Options of {@link benchLayer}. */
@@ -83,6 +90,8 @@ export interface BenchOptions {
   minMs?: number;
   /** At most this many timed repetitions. */
   maxReps?: number;
+  /** Also time tfjs-wasm's original Conv2DBackpropInput on conv layers (wasm backend only; it is slow). */
+  compareBuiltin?: boolean;
 }
 
 function timeKernel(kernel: string, flops: number, run: () => tf.Tensor, options: BenchOptions): KernelTiming {
@@ -127,7 +136,18 @@ export function benchLayer(layer: ConvLayer, options: BenchOptions = {}): LayerB
       : ["Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput"];
     const forward = timeKernel(names[0], flops, run(names[0], { x, filter }, {}), options);
     const filterGrad = timeKernel(names[1], flops, run(names[1], { x, dy }, { filterShape }), options);
-    const inputGrad = timeKernel(names[2], flops, run(names[2], { dy, filter }, { inputShape: xShape }), options);
+    const runInput = run(names[2], { dy, filter }, { inputShape: xShape });
+    const inputGrad = timeKernel(names[2], flops, runInput, options);
+    let inputGradBuiltin: KernelTiming | undefined;
+    if (options.compareBuiltin && !depthwise) {
+      const saved = wasmConvInputGrad.enabled;
+      wasmConvInputGrad.enabled = false;
+      try {
+        inputGradBuiltin = timeKernel(`${names[2]} (tfjs-wasm)`, flops, runInput, options);
+      } finally {
+        wasmConvInputGrad.enabled = saved;
+      }
+    }
     return {
       layer,
       batch,
@@ -137,15 +157,21 @@ export function benchLayer(layer: ConvLayer, options: BenchOptions = {}): LayerB
       inputGrad,
       ratioFilter: filterGrad.gflops / forward.gflops,
       ratioInput: inputGrad.gflops / forward.gflops,
+      ...(inputGradBuiltin ? { inputGradBuiltin, ratioInputBuiltin: inputGradBuiltin.gflops / forward.gflops } : {}),
     };
   } finally {
     tf.dispose([x, filter, dy]);
   }
 }
 
-/** A plain-text table of results, one layer a row. */
+/**
+ * A plain-text table of results, one layer a row; columns for tfjs-wasm's original input gradient appear when any
+ * result has them ("-" on depthwise layers).
+ */
 export function formatBenchTable(results: readonly LayerBench[]): string {
   const head = ["layer", "in (HxWxC)", "MFLOP", "fwd GF/s", "dW GF/s", "dW/fwd", "dX GF/s", "dX/fwd"];
+  const builtin = results.some((r) => r.inputGradBuiltin);
+  if (builtin) head.push("dX orig GF/s", "orig/fwd", "speedup");
   const rows = results.map((r) => [
     r.layer.name,
     `${r.layer.h}x${r.layer.w}x${r.layer.cin}`,
@@ -155,6 +181,13 @@ export function formatBenchTable(results: readonly LayerBench[]): string {
     r.ratioFilter.toFixed(2),
     r.inputGrad.gflops.toFixed(2),
     r.ratioInput.toFixed(2),
+    ...(!builtin ? [] : r.inputGradBuiltin
+      ? [
+        r.inputGradBuiltin.gflops.toFixed(2),
+        (r.ratioInputBuiltin as number).toFixed(2),
+        `${(r.inputGradBuiltin.ms / r.inputGrad.ms).toFixed(1)}x`,
+      ]
+      : ["-", "-", "-"]),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>

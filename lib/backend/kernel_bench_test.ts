@@ -42,3 +42,18 @@ Deno.test("benchLayer times all three kernels of a small layer and leaks no tens
     assert.match(table, new RegExp(`^${kind}\\s+9x10x8`, "m"));
   }
 });
+
+Deno.test("benchLayer with compareBuiltin also times tfjs-wasm's own Conv2DBackpropInput", async () => {
+  await setupBackend({ backend: "wasm", log: () => {} });
+  const layer: ConvLayer = { name: "conv", kind: "conv", h: 9, w: 10, cin: 8, cout: 8, k: 3, stride: 2 };
+  const r = benchLayer(layer, { batch: 2, minMs: 0, maxReps: 2, compareBuiltin: true });
+  assert.ok(r.inputGradBuiltin && r.inputGradBuiltin.reps === 2 && r.inputGradBuiltin.ms > 0);
+  assert.equal(r.ratioInputBuiltin, r.inputGradBuiltin.gflops / r.forward.gflops);
+  const dw: ConvLayer = { ...layer, kind: "depthwise", name: "dw" };
+  const d = benchLayer(dw, { batch: 2, minMs: 0, maxReps: 2, compareBuiltin: true });
+  assert.equal(d.inputGradBuiltin, undefined);
+  const table = formatBenchTable([r, d]).split("\n");
+  assert.match(table[0], /dX orig GF\/s\s+orig\/fwd\s+speedup$/);
+  assert.match(table[2], /\d+\.\dx$/);
+  assert.match(table[3], /-\s+-\s+-$/);
+});

@@ -15,7 +15,14 @@ export {
   type TfjsNodeStatus,
   tfjsNodeStatus,
 } from "./setup.ts";
-export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, wasmKernelLimits } from "./wasm_kernels.ts";
+export {
+  type ConvInputGradStrategy,
+  ORIGINAL_WASM_KERNELS,
+  registerWasmTrainingKernels,
+  WASM_TRAINING_KERNELS,
+  wasmConvInputGrad,
+  wasmKernelLimits,
+} from "./wasm_kernels.ts";
 export {
   benchLayer,
   type BenchOptions,

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { Rng } from "../util/rng.ts";
-import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS, wasmKernelLimits } from "./wasm_kernels.ts";
+import {
+  type ConvInputGradStrategy,
+  ORIGINAL_WASM_KERNELS,
+  registerWasmTrainingKernels,
+  WASM_TRAINING_KERNELS,
+  wasmConvInputGrad,
+  wasmKernelLimits,
+} from "./wasm_kernels.ts";
 
 type Pad = "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -144,6 +151,101 @@ Deno.test("Conv2DBackpropFilter equals the cpu backend over the shape grid (rel.
     assert.deepEqual(got.shape, [c.k, c.k, ci, co], label(c));
     const err = relError(got.data, ref.data);
     assert.ok(err <= 1e-4, `${label(c)}: rel. error ${err}`);
+  }
+});
+
+Deno.test("Conv2DBackpropInput: the override replaces tfjs-wasm's kernel and keeps the original", () => {
+  const original = ORIGINAL_WASM_KERNELS.get("Conv2DBackpropInput");
+  assert.ok(original, "original config kept");
+  assert.equal(original.backendName, "wasm");
+  assert.ok(original.setupFunc, "tfjs-wasm's kernel binds its entry point in setup");
+  const current = tf.getKernel("Conv2DBackpropInput", "wasm");
+  assert.ok(current && current.kernelFunc !== original.kernelFunc);
+  assert.equal(current.setupFunc, original.setupFunc);
+  assert.deepEqual(registerWasmTrainingKernels(), []);
+  assert.equal(tf.getKernel("Conv2DBackpropInput", "wasm")?.kernelFunc, current.kernelFunc);
+});
+
+Deno.test("Conv2DBackpropInput by hand: stride 2, 'valid', 1x2 filter on a 1x5 image", async () => {
+  await tf.setBackend("wasm");
+  // forward: y[o] = w0*x[2o] + w1*x[2o+1], o = 0, 1 (x[4] unused), so dx = [w0 dy0, w1 dy0, w0 dy1, w1 dy1, 0]
+  const dy = tf.tensor4d([1, 10], [1, 1, 2, 1]);
+  const w = tf.tensor4d([5, 7], [1, 2, 1, 1]);
+  const dx = tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: w }, {
+    strides: [2, 2],
+    pad: "valid",
+    dataFormat: "NHWC",
+    inputShape: [1, 1, 5, 1],
+  }) as tf.Tensor;
+  assert.deepEqual(dx.shape, [1, 1, 5, 1]);
+  assert.deepEqual(Array.from(await dx.data()), [5, 7, 50, 70, 0]);
+  // two in, two out channels, 1x1, stride 1: dx[ci] = sum_co w[ci, co] dy[co]
+  const dy2 = tf.tensor4d([1, 2], [1, 1, 1, 2]);
+  const w2 = tf.tensor4d([1, 2, 3, 4], [1, 1, 2, 2]);
+  const dx2 = tf.engine().runKernel("Conv2DBackpropInput", { dy: dy2, filter: w2 }, {
+    strides: 1,
+    pad: "same",
+    dataFormat: "NHWC",
+    inputShape: [1, 1, 1, 2],
+  }) as tf.Tensor;
+  assert.deepEqual(Array.from(await dx2.data()), [1 + 4, 3 + 8]);
+  tf.dispose([dy, w, dx, dy2, w2, dx2]);
+});
+
+for (const strategy of ["phases", "dilate"] as ConvInputGradStrategy[]) {
+  Deno.test(`Conv2DBackpropInput (${strategy}) equals the cpu backend over the shape grid (rel. error <= 1e-4)`, async () => {
+    const rng = new Rng(5);
+    const cases = grid();
+    // padding wider than K-1 (dy rows that touch only padding): the phases crop dy
+    cases.push({ batch: 2, h: 6, w: 7, k: 3, stride: 1, pad: 3 });
+    cases.push({ batch: 2, h: 9, w: 8, k: 3, stride: 2, pad: [[0, 0], [3, 0], [0, 4], [0, 0]] });
+    // odd 'same' sizes in the SSDv2 trunk (15x20 -> 8x10 -> 4x5)
+    cases.push({ batch: 2, h: 8, w: 10, k: 3, stride: 2, pad: "same" });
+    cases.push({ batch: 2, h: 5, w: 5, k: 1, stride: 2, pad: "same" });
+    const saved = wasmConvInputGrad.strategy;
+    wasmConvInputGrad.strategy = strategy;
+    try {
+      for (const c of cases) {
+        const [ci, co] = [3, 5];
+        const [t, b, l, r] = padsOf(c.pad);
+        const oh = outSize(c.h, c.k, c.stride, c.pad, t, b);
+        const ow = outSize(c.w, c.k, c.stride, c.pad, l, r);
+        const xShape = [c.batch, c.h, c.w, ci];
+        const inputs = {
+          dy: { data: randomArray(rng, c.batch * oh * ow * co), shape: [c.batch, oh, ow, co] },
+          filter: { data: randomArray(rng, c.k * c.k * ci * co), shape: [c.k, c.k, ci, co] },
+        };
+        const attrs = { strides: [c.stride, c.stride], pad: c.pad, dataFormat: "NHWC", inputShape: xShape };
+        const ref = await runOn("cpu", "Conv2DBackpropInput", inputs, attrs);
+        const got = await runOn("wasm", "Conv2DBackpropInput", inputs, attrs);
+        assert.deepEqual(got.shape, xShape, label(c));
+        const err = relError(got.data, ref.data);
+        assert.ok(err <= 1e-4, `${label(c)}: rel. error ${err}`);
+      }
+    } finally {
+      wasmConvInputGrad.strategy = saved;
+    }
+  });
+}
+
+Deno.test("Conv2DBackpropInput: wider channels match tfjs-wasm's original kernel; disabling routes to it", async () => {
+  const rng = new Rng(6);
+  const inputs = {
+    dy: { data: randomArray(rng, 2 * 8 * 10 * 40), shape: [2, 8, 10, 40] },
+    filter: { data: randomArray(rng, 3 * 3 * 36 * 40), shape: [3, 3, 36, 40] },
+  };
+  const attrs = { strides: [2, 2], pad: "same", dataFormat: "NHWC", inputShape: [2, 15, 20, 36] };
+  const ref = await runOn("cpu", "Conv2DBackpropInput", inputs, attrs);
+  const got = await runOn("wasm", "Conv2DBackpropInput", inputs, attrs);
+  assert.ok(relError(got.data, ref.data) <= 1e-4);
+  wasmConvInputGrad.enabled = false;
+  try {
+    const before = tf.getKernel("Conv2DBackpropInput", "wasm");
+    const viaOriginal = await runOn("wasm", "Conv2DBackpropInput", inputs, attrs);
+    assert.ok(relError(viaOriginal.data, ref.data) <= 1e-4);
+    assert.equal(tf.getKernel("Conv2DBackpropInput", "wasm"), before, "nothing re-registered");
+  } finally {
+    wasmConvInputGrad.enabled = true;
   }
 });
 
@@ -302,6 +404,35 @@ Deno.test("repeated calls leak neither tensors nor wasm heap buffers", async () 
   }
 });
 
+Deno.test("Conv2DBackpropInput: repeated calls leak neither tensors nor wasm buffers (both strategies, cropping)", async () => {
+  await tf.setBackend("wasm");
+  const rng = new Rng(7);
+  const dy = tf.tensor4d(randomArray(rng, 2 * 5 * 6 * 4), [2, 5, 6, 4]);
+  const w = tf.tensor4d(randomArray(rng, 3 * 3 * 3 * 4), [3, 3, 3, 4]);
+  const calls: [string, Record<string, unknown>][] = [
+    ["phases", { strides: [2, 2], pad: "same", inputShape: [2, 9, 11, 3] }],
+    ["phases", { strides: [1, 1], pad: [[0, 0], [3, 0], [0, 4], [0, 0]], inputShape: [2, 4, 4, 3] }],
+    ["dilate", { strides: [2, 2], pad: "valid", inputShape: [2, 11, 13, 3] }],
+  ];
+  const saved = wasmConvInputGrad.strategy;
+  try {
+    for (const [strategy, attrs] of calls) {
+      wasmConvInputGrad.strategy = strategy as ConvInputGradStrategy;
+      const run = () =>
+        tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: w }, { ...attrs, dataFormat: "NHWC" });
+      tf.dispose(run() as tf.Tensor); // warm-up
+      const tensors = tf.memory().numTensors;
+      const dataIds = tf.backend().numDataIds();
+      for (let i = 0; i < 3; i++) tf.dispose(run() as tf.Tensor);
+      assert.equal(tf.memory().numTensors, tensors, strategy);
+      assert.equal(tf.backend().numDataIds(), dataIds, strategy);
+    }
+  } finally {
+    wasmConvInputGrad.strategy = saved;
+    tf.dispose([dy, w]);
+  }
+});
+
 Deno.test("bad input: NCHW and a dy that does not match the conv output are clear errors", async () => {
   await tf.setBackend("wasm");
   const x = tf.zeros([1, 4, 4, 2]);
@@ -315,6 +446,16 @@ Deno.test("bad input: NCHW and a dy that does not match the conv output are clea
         filterShape: [3, 3, 2, 2],
       }),
     /Conv2DBackpropFilter: only NHWC/,
+  );
+  assert.throws(
+    () =>
+      tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: tf.zeros([3, 3, 2, 3]) }, {
+        strides: [1, 1],
+        pad: "same",
+        dataFormat: "NHWC",
+        inputShape: [1, 3, 3, 2],
+      }),
+    /Conv2DBackpropInput: dy has 2 channels but the filter \[3,3,2,3\] has 3/,
   );
   assert.throws(
     () =>
