@@ -16,6 +16,7 @@
 // Set `NOTEBOOK_PROFILE=smoke` to run on a small generated data set instead.
 
 // %%
+import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import * as dfd from "danfojs-node";
 import { scanSplit } from "../lib/data/dataset.ts";
 import { CLASS_NAMES, INPUT_HEIGHT, INPUT_WIDTH } from "../lib/types.ts";

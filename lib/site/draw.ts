@@ -29,6 +29,10 @@ export interface Picture {
   dashed?: boolean[];
   /** Caption under the picture. */
   caption?: string;
+  /** Stroke colour of each box, instead of its class colour (e.g. one colour per feature map for priors). */
+  colors?: string[];
+  /** Text beside each box, instead of `<class> <score>`; an empty string draws no text. */
+  texts?: string[];
 }
 
 /** Options of {@link pictureGrid}. */
@@ -85,7 +89,7 @@ export function pictureGrid(pictures: Picture[], options: GridOptions = {}): str
         `href="data:${mimeOf(p.bytes)};base64,${base64(p.bytes)}"/>`,
     );
     p.boxes.forEach((b, k) => {
-      const color = CLASS_COLORS[p.labels[k]] ?? "#0000ff";
+      const color = p.colors?.[k] ?? CLASS_COLORS[p.labels[k]] ?? "#0000ff";
       const bx = x + b[0] * cellW, by = y + b[1] * h;
       const bw = (b[2] - b[0]) * cellW, bh = (b[3] - b[1]) * h;
       const dash = p.dashed?.[k] ? ' stroke-dasharray="4 3"' : "";
@@ -94,11 +98,13 @@ export function pictureGrid(pictures: Picture[], options: GridOptions = {}): str
           `stroke-width="2"${dash}/>`,
       );
       const name = CLASS_NAMES[p.labels[k]] ?? `class ${p.labels[k]}`;
-      const text = p.scores ? `${name} ${p.scores[k].toFixed(2)}` : name;
-      parts.push(
-        `<text x="${r1(bx + 1)}" y="${r1(Math.max(by - 2, y + 9))}" font-size="9" font-family="sans-serif" ` +
-          `fill="${color}" stroke="#ffffff" stroke-width="2" paint-order="stroke">${escapeHtml(text)}</text>`,
-      );
+      const text = p.texts?.[k] ?? (p.scores ? `${name} ${p.scores[k].toFixed(2)}` : name);
+      if (text) {
+        parts.push(
+          `<text x="${r1(bx + 1)}" y="${r1(Math.max(by - 2, y + 9))}" font-size="9" font-family="sans-serif" ` +
+            `fill="${color}" stroke="#ffffff" stroke-width="2" paint-order="stroke">${escapeHtml(text)}</text>`,
+        );
+      }
     });
     if (p.caption) {
       parts.push(

@@ -40,3 +40,20 @@ Deno.test("pictureGrid rejects mismatched labels, bad sizes and unknown image fo
     /neither JPEG nor PNG/,
   );
 });
+
+Deno.test("pictureGrid draws per-box colours and texts, and no text for an empty one", () => {
+  const svg = pictureGrid([{
+    bytes: PNG,
+    width: 100,
+    height: 100,
+    boxes: [[0, 0, 0.5, 0.5], [0.5, 0.5, 1, 1]],
+    labels: [0, 0],
+    colors: ["#123456", "#abcdef"],
+    texts: ["10 px", ""],
+  }], { cellWidth: 100 });
+  assert.ok(svg.includes('<rect x="0" y="0" width="50" height="50" fill="none" stroke="#123456" stroke-width="2"/>'));
+  assert.ok(svg.includes('stroke="#abcdef"'));
+  assert.ok(svg.includes(">10 px</text>"));
+  assert.equal(svg.match(/<text /g)?.length, 1);
+  assert.ok(!svg.includes("background"));
+});

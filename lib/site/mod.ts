@@ -13,3 +13,4 @@ export * from "./draw.ts";
 export * from "./context.ts";
 export * from "./display.ts";
 export * from "./report.ts";
+export * from "./smoke.ts";

@@ -199,3 +199,32 @@ export function runSummary(run: RunFolder): RunSummaryFields {
     backend: String(get(p, ["backend", "name"]) ?? get(run.config, ["backend", "name"]) ?? "?"),
   };
 }
+
+/** What {@link pickRun} looks for. */
+export interface RunQuery {
+  trunk?: string;
+  branches?: number;
+  /** Experiments to accept, best first (e.g. `["ablation", "ablation/quick"]`); default any. */
+  experiments?: string[];
+  /** Accept runs on generated data (default false: a `full` notebook must not show them as real). */
+  generated?: boolean;
+}
+
+/**
+ * The run that best answers a query among evaluated runs (those with `metrics.json`): the first matching
+ * experiment in `experiments`, then the most epochs configured, then the latest run id (ids end in a UTC time).
+ * `null` when none matches, so a notebook can say so instead of inventing numbers.
+ */
+export function pickRun(runs: readonly RunFolder[], query: RunQuery = {}): RunFolder | null {
+  const rank = (r: RunFolder) => query.experiments ? query.experiments.indexOf(r.experiment) : 0;
+  const epochs = (r: RunFolder) => num(get(r.config, ["train", "epochs"])) ?? 0;
+  const candidates = runs.filter((r) =>
+    r.metrics !== undefined &&
+    (query.trunk === undefined || get(r.config, ["model", "trunk"]) === query.trunk) &&
+    (query.branches === undefined || get(r.config, ["model", "branches"]) === query.branches) &&
+    rank(r) >= 0 &&
+    (query.generated || !usesGeneratedData(r))
+  );
+  candidates.sort((a, b) => rank(a) - rank(b) || epochs(b) - epochs(a) || b.runId.localeCompare(a.runId));
+  return candidates[0] ?? null;
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { listRuns, readRunFolder, runScores, runSummary, usesGeneratedData } from "./runs.ts";
+import { listRuns, pickRun, readRunFolder, type RunFolder, runScores, runSummary, usesGeneratedData } from "./runs.ts";
 
 async function fixture(): Promise<string> {
   const root = await Deno.makeTempDir();
@@ -96,4 +96,34 @@ Deno.test("runSummary maps config, metrics and provenance into lib/report's RunS
   assert.equal(runSummary(r1).dataLabel, "data unknown (no provenance.json)");
   assert.equal(runSummary(r1).map, null);
   await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("pickRun prefers the listed experiment, then more epochs, then the latest id; skips generated data", () => {
+  const run = (experiment: string, runId: string, epochs: number, label: string, metrics = true): RunFolder => ({
+    experiment,
+    runId,
+    relPath: `${experiment}/${runId}`,
+    path: `/r/${experiment}/${runId}`,
+    config: { model: { trunk: "ssdv2", branches: 4 }, train: { epochs } },
+    metrics: metrics ? { map: 0.5 } : undefined,
+    provenance: { data: { label } },
+    files: [],
+  });
+  const runs = [
+    run("ablation/quick", "b4-20260101-000000", 3, "real"),
+    run("ablation", "b4-20260101-000000", 100, "real"),
+    run("ablation", "b4-20260102-000000", 100, "real"),
+    run("ablation", "b4-20260103-000000", 100, "real", false),
+    run("ablation", "b4-20260104-000000", 100, "generated"),
+    run("ablation", "b4-20250101-000000", 120, "real"),
+  ];
+  // Among evaluated real "ablation" runs, 120 epochs beats the later 100-epoch runs.
+  assert.equal(pickRun(runs, { experiments: ["ablation", "ablation/quick"] })?.runId, "b4-20250101-000000");
+  assert.equal(pickRun(runs.slice(0, 3), { experiments: ["ablation"] })?.runId, "b4-20260102-000000");
+  assert.equal(pickRun(runs, { experiments: ["ablation/quick", "ablation"] })?.experiment, "ablation/quick");
+  assert.equal(pickRun(runs, { generated: true, experiments: ["ablation"] })?.runId, "b4-20250101-000000");
+  assert.equal(pickRun(runs.slice(4, 5), { generated: true })?.runId, "b4-20260104-000000");
+  assert.equal(pickRun(runs, { branches: 2 }), null);
+  assert.equal(pickRun(runs, { trunk: "slim" }), null);
+  assert.equal(pickRun(runs.slice(3, 5)), null);
 });
