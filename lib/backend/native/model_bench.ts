@@ -106,7 +106,7 @@ export function benchInference(detector: Detector, x: tf.Tensor4D, options: Timi
   return x.shape[0] / seconds;
 }
 
-/** Attainable GFLOP/s from an n x n x n single-precision matmul: oneDNN's sgemm when the addon is given. */
+/** Attainable GFLOP/s from an n x n x n single-precision matmul: oneDNN's sgemm (fastest run) when the addon is given. */
 export function peakGflops(options: { addon?: NativeAddon | null; n?: number; minSeconds?: number } = {}): {
   gflops: number;
   method: string;
@@ -116,7 +116,13 @@ export function peakGflops(options: { addon?: NativeAddon | null; n?: number; mi
   if (options.addon) {
     const a = new Float32Array(n * n).fill(0.5), b = new Float32Array(n * n).fill(0.25), c = new Float32Array(n * n);
     const addon = options.addon;
-    const { seconds } = timeIt(() => addon.sgemm(n, n, n, a, b, c), { minSeconds: options.minSeconds ?? 1 });
+    // Fastest of the timed runs: the machine is shared, and a peak is what the hardware attains at best.
+    let seconds = Infinity;
+    timeIt(() => {
+      const t0 = performance.now();
+      addon.sgemm(n, n, n, a, b, c);
+      seconds = Math.min(seconds, (performance.now() - t0) / 1000);
+    }, { minSeconds: options.minSeconds ?? 1 });
     if (c[0] !== 0.125 * n) throw new Error(`model_bench: sgemm probe gave ${c[0]}, expected ${0.125 * n}`);
     return { gflops: flops / seconds / 1e9, method: `oneDNN sgemm ${n}^3` };
   }
