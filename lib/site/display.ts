@@ -5,36 +5,41 @@
  * @module
  */
 
-import * as vega from "vega";
-import * as vegaLite from "vega-lite";
+import { chartDisplayBundle, renderSvg, VEGALITE_MIME } from "../report/charts.ts";
 import { renderTable, type SiteCell, type SiteTable } from "./html.ts";
 
 /** A Jupyter MIME bundle: MIME type to content. */
 export type MimeBundle = Record<string, unknown>;
 
-/** Media type of Vega-Lite 5 specs in JupyterLab (vega-lite 6 specs are accepted by its v5 renderer). */
-export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
+/** Media type of Vega-Lite specs in JupyterLab (lib/report's constant, re-exported for the notebooks). */
+export { VEGALITE_MIME };
 
-/** Renders a Vega-Lite spec to an SVG string headlessly (no DOM); errors name the chart's title when it has one. */
+/** A chart's title text (a plain string or a `{ text }` title), or `fallback`. */
+function titleText(spec: Record<string, unknown>, fallback: string): string {
+  const t = spec.title as { text?: unknown } | string | undefined;
+  return typeof t === "string" ? t : typeof t?.text === "string" ? t.text : fallback;
+}
+
+/**
+ * Renders a Vega-Lite spec to an SVG string headlessly with lib/report's `renderSvg` (which also rejects specs
+ * vega-lite warns about); errors name the chart's title when it has one.
+ */
 export async function chartSvg(spec: Record<string, unknown>): Promise<string> {
   try {
-    // deno-lint-ignore no-explicit-any
-    const compiled = vegaLite.compile(spec as any).spec;
-    const view = new vega.View(vega.parse(compiled), { renderer: "none" });
-    const svg = await view.toSVG();
-    view.finalize();
-    return svg;
+    return await renderSvg(spec);
   } catch (e) {
-    const title = typeof spec.title === "string" ? ` "${spec.title}"` : "";
-    throw new Error(`chartSvg: cannot render chart${title}: ${(e as Error).message}`);
+    const text = titleText(spec, "");
+    throw new Error(`chartSvg: cannot render chart${text ? ` "${text}"` : ""}: ${(e as Error).message}`);
   }
 }
 
-/** The MIME bundle of a chart: the spec itself, its SVG and a one-line text form. */
+/**
+ * The MIME bundle of a chart: lib/report's `chartDisplayBundle` (the spec under the Vega-Lite v5 key, its SVG)
+ * plus a one-line text form for plain front-ends.
+ */
 export async function chartBundle(spec: Record<string, unknown>): Promise<MimeBundle> {
-  const svg = await chartSvg(spec);
-  const title = typeof spec.title === "string" ? spec.title : "chart";
-  return { [VEGALITE_MIME]: spec, "image/svg+xml": svg, "text/plain": `[Vega-Lite chart: ${title}]` };
+  const title = titleText(spec, "chart");
+  return { ...await chartDisplayBundle(spec, await chartSvg(spec)), "text/plain": `[Vega-Lite chart: ${title}]` };
 }
 
 /** Plain-text table with padded columns, for `text/plain` outputs and terminals. */

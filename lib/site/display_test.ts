@@ -20,7 +20,8 @@ Deno.test("chartSvg draws one rect path per bar and the title", async () => {
 Deno.test("chartBundle carries the spec, its SVG and a text line", async () => {
   const b = await chartBundle(spec);
   assert.deepEqual(Object.keys(b).sort(), [VEGALITE_MIME, "image/svg+xml", "text/plain"].sort());
-  assert.equal(b[VEGALITE_MIME], spec);
+  // The spec goes out unchanged except for the v5 schema JupyterLab's renderer expects.
+  assert.deepEqual(b[VEGALITE_MIME], { ...spec, $schema: "https://vega.github.io/schema/vega-lite/v5.json" });
   assert.equal(b["text/plain"], "[Vega-Lite chart: bars]");
 });
 
@@ -53,4 +54,10 @@ Deno.test("show prints the text part outside a notebook", async () => {
     console.log = orig;
   }
   assert.deepEqual(logged, ["plain x"]);
+});
+
+Deno.test("chartBundle takes the text of an object title (lib/report's charts use them)", async () => {
+  const b = await chartBundle({ ...spec, title: { text: "Table 2", subtitle: "data: x" } });
+  assert.equal(b["text/plain"], "[Vega-Lite chart: Table 2]");
+  await assert.rejects(chartSvg({ title: { text: "broken" }, mark: "nosuchmark" }), /cannot render chart "broken"/);
 });

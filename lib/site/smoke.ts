@@ -26,6 +26,8 @@ export interface SmokeRunOptions {
   model?: Partial<RunConfig["model"]>;
   /** Epochs (default 2). */
   epochs?: number;
+  /** Train on this many of the generated training images (default all). */
+  limitTrain?: number;
 }
 
 /** The resolved config of a smoke run (validated by lib/train). */
@@ -36,6 +38,7 @@ export function smokeRunConfig(options: SmokeRunOptions): RunConfig {
     name: options.name,
     experiment: options.experiment ?? "smoke",
     description: "notebook smoke run on generated data (meaningless numbers)",
+    data: { ...(base.data as Record<string, unknown>), limitTrain: options.limitTrain ?? 0 },
     model: { ...options.model },
     train: { ...base.train, ...(options.epochs ? { epochs: options.epochs } : {}) },
   });

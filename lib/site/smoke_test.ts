@@ -14,7 +14,11 @@ Deno.test("smokeRunConfig: tiny schedule over the defaults, model overrides, val
   // Untouched fields keep DESIGN.md's defaults.
   assert.equal(c.train.momentum, 0.9);
   assert.equal(c.eval.nmsIou, 0.4);
-  assert.equal(smokeRunConfig({ name: "x", epochs: 1, model: { trunk: "slim" } }).train.epochs, 1);
+  assert.equal(c.data.limitTrain, 0);
+  const d = smokeRunConfig({ name: "x", epochs: 1, limitTrain: 8, model: { trunk: "slim" } });
+  assert.equal(d.train.epochs, 1);
+  assert.equal(d.data.limitTrain, 8);
+  assert.equal(d.data.prefetch, 1);
   assert.throws(() => smokeRunConfig({ name: "x", model: { branches: 7 } }), /branches/);
 });
 
