@@ -4,7 +4,7 @@
  *   deno task notebooks build            regenerate notebooks/NN_*.ipynb from notebooks/NN_*.ts (outputs kept
  *                                        for unchanged code cells)
  *   deno task notebooks check            fail when an .ipynb is out of date with its source or not valid
- *   deno task notebooks [run] [options]  execute every notebook with nbconvert into a temporary folder
+ *   deno task notebooks [run] [options]  execute every notebook (nbclient, Deno kernel) into a temporary folder
  *
  * Options of run: --profile smoke|full (sets NOTEBOOK_PROFILE; default full), --inplace (write the executed
  * notebooks back into notebooks/), --only NAME (repeatable), --timeout SECONDS (per cell, default 1800),
@@ -12,6 +12,7 @@
  * @module
  */
 
+import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { parseArgs } from "node:util";
 import {
   buildNotebook,
@@ -28,7 +29,7 @@ const NOTEBOOK_DIR = new URL("../notebooks/", import.meta.url).pathname;
 const HELP = `Usage:
   deno task notebooks build              regenerate notebooks/*.ipynb from notebooks/*.ts
   deno task notebooks check              check the .ipynb files match their sources and are valid nbformat 4.5
-  deno task notebooks [run] [options]    execute the notebooks headlessly (jupyter nbconvert, Deno kernel)
+  deno task notebooks [run] [options]    execute the notebooks headlessly (nbclient via notebooks/execute.py, Deno kernel)
 
 Options of run:
   --profile smoke|full   NOTEBOOK_PROFILE for the kernel (default full: real data and results/ run folders)
@@ -97,6 +98,20 @@ export function stripExecutionMetadata(nb: Notebook): Notebook {
   };
 }
 
+/**
+ * The Python that has nbclient: `NOTEBOOK_PYTHON` when set, else Debian's /usr/bin/python3 (a python3 earlier on
+ * PATH, e.g. pyenv's, usually lacks the Debian packages), else `python3`.
+ */
+export function pythonForJupyter(env: Record<string, string | undefined> = Deno.env.toObject()): string {
+  if (env.NOTEBOOK_PYTHON) return env.NOTEBOOK_PYTHON;
+  try {
+    if (Deno.statSync("/usr/bin/python3").isFile) return "/usr/bin/python3";
+  } catch {
+    // not Debian's layout
+  }
+  return "python3";
+}
+
 /** Result of executing one notebook. */
 export interface ExecResult {
   name: string;
@@ -119,7 +134,7 @@ export function failingCell(nb: Notebook, stderr: string): string {
   return `${where} failed:\n${message}`;
 }
 
-/** Executes one committed notebook with nbconvert into `outDir`. */
+/** Executes one committed notebook with notebooks/execute.py (nbclient) into `outDir`. */
 export async function executeNotebook(
   name: string,
   options: { outDir: string; profile: string; timeout: number; dir?: string },
@@ -127,20 +142,11 @@ export async function executeNotebook(
   const dir = options.dir ?? NOTEBOOK_DIR;
   const input = `${dir}/${name}.ipynb`;
   const t0 = performance.now();
-  const cmd = new Deno.Command("jupyter", {
-    args: [
-      "nbconvert",
-      "--to",
-      "notebook",
-      "--execute",
-      `--ExecutePreprocessor.timeout=${options.timeout}`,
-      "--ExecutePreprocessor.kernel_name=deno",
-      "--output-dir",
-      options.outDir,
-      "--output",
-      `${name}.ipynb`,
-      input,
-    ],
+  // Our driver over nbclient (notebooks/execute.py) rather than `jupyter nbconvert --execute`: it keeps listening
+  // briefly after each cell, because the Deno kernel sometimes sends outputs after reporting the cell idle.
+  const output = `${options.outDir}/${name}.ipynb`;
+  const cmd = new Deno.Command(pythonForJupyter(), {
+    args: [`${NOTEBOOK_DIR}/execute.py`, "--timeout", String(options.timeout), "--kernel", "deno", input, output],
     env: { NOTEBOOK_PROFILE: options.profile },
     stdout: "piped",
     stderr: "piped",
@@ -150,12 +156,11 @@ export async function executeNotebook(
     out = await cmd.output();
   } catch (e) {
     throw new Error(
-      `cannot run jupyter (${(e as Error).message}): install jupyter-nbconvert and python3-nbclient, ` +
+      `cannot run ${pythonForJupyter()} (${(e as Error).message}): install python3-nbclient and jupyter-client, ` +
         "then `deno jupyter --install`",
     );
   }
   const seconds = (performance.now() - t0) / 1000;
-  const output = `${options.outDir}/${name}.ipynb`;
   if (!out.success) {
     const nb = (await readJson<Notebook>(input))!;
     return { name, ok: false, seconds, output, error: failingCell(nb, new TextDecoder().decode(out.stderr)) };

@@ -5,6 +5,7 @@ import {
   executeNotebook,
   failingCell,
   listNotebookSources,
+  pythonForJupyter,
   staleness,
   stripExecutionMetadata,
 } from "./notebooks.ts";
@@ -105,4 +106,15 @@ Deno.test("the notebook sources type-check (their cells are one TypeScript modul
   const out = await new Deno.Command(Deno.execPath(), { args: ["check", ...files], stdout: "piped", stderr: "piped" })
     .output();
   assert.equal(out.success, true, new TextDecoder().decode(out.stderr));
+});
+
+Deno.test("pythonForJupyter: NOTEBOOK_PYTHON wins, else Debian's python3 when present", () => {
+  assert.equal(pythonForJupyter({ NOTEBOOK_PYTHON: "/opt/py/bin/python3" }), "/opt/py/bin/python3");
+  let debian = false;
+  try {
+    debian = Deno.statSync("/usr/bin/python3").isFile;
+  } catch {
+    debian = false;
+  }
+  assert.equal(pythonForJupyter({}), debian ? "/usr/bin/python3" : "python3");
 });
