@@ -17,7 +17,7 @@
 
 // %%
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
-import * as dfd from "danfojs-node";
+import { dfd } from "../lib/util/danfo.ts";
 import { scanSplit } from "../lib/data/dataset.ts";
 import { CLASS_NAMES, INPUT_HEIGHT, INPUT_WIDTH } from "../lib/types.ts";
 import { chartBundle, frameTable, notebookContext, pictureGrid, show, tableBundle } from "../lib/site/mod.ts";

@@ -5,13 +5,14 @@
  * @module
  */
 
-import * as dfd from "danfojs-node";
+import type { DataFrame } from "danfojs-node";
+import { dfd } from "../util/danfo.ts";
 import { PAPER_PER_CLASS_AP, PAPER_TABLE2_MAP, provenanceNotes, type RunSummary } from "./summary.ts";
 
 /** A table: a danfo DataFrame with its title and notes (data provenance, caveats). `null` is an empty cell. */
 export interface ReportTable {
   title: string;
-  frame: dfd.DataFrame;
+  frame: DataFrame;
   notes: string[];
 }
 

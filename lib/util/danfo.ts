@@ -1,0 +1,41 @@
+/**
+ * danfojs-node, loaded without letting it change our tfjs.
+ *
+ * danfojs-node 1.1.2 (the newest that installs here) brings its own tfjs 3.21, whose core shares tfjs 4.22's global
+ * registries: importing it replaces 4.22's cpu kernels and the gradient functions of every op (all backends) with
+ * 3.21's. This module snapshots both registries, imports danfo, then puts 4.22's entries back, so a training run
+ * that also writes danfo tables keeps the kernels and gradients it was tested with. Import danfo only through here.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+type Registry = Map<unknown, unknown>;
+
+/** The tfjs global registries that a second copy of tfjs-core overwrites. */
+export const GUARDED_REGISTRIES = ["kernelRegistry", "gradRegistry"] as const;
+
+function tfGlobals(): Map<string, unknown> {
+  // tfjs-core keeps its registries in `_tfGlobals` on the global object; touching a kernel makes sure it exists.
+  tf.getKernelsForBackend(tf.getBackend() ?? "cpu");
+  const globals = (globalThis as { _tfGlobals?: Map<string, unknown> })._tfGlobals;
+  if (!globals) throw new Error("lib/util/danfo.ts: tfjs global registries not found (tfjs-core layout changed?)");
+  return globals;
+}
+
+/** Runs `load` and then restores the guarded tfjs registries to what they held before it. */
+export async function withTfRegistriesKept<T>(load: () => Promise<T>): Promise<T> {
+  const globals = tfGlobals();
+  const saved = GUARDED_REGISTRIES.map((name) => [name, new Map(globals.get(name) as Registry)] as const);
+  try {
+    return await load();
+  } finally {
+    for (const [name, entries] of saved) {
+      const registry = globals.get(name) as Registry;
+      registry.clear();
+      for (const [key, value] of entries) registry.set(key, value);
+    }
+  }
+}
+
+/** The danfojs-node module, imported with tfjs 4.22's kernels and gradients kept. */
+export const dfd: typeof import("danfojs-node") = await withTfRegistriesKept(() => import("danfojs-node"));
