@@ -9,7 +9,7 @@ import { runGrid } from "../lib/train/mod.ts";
 const HELP = `usage: deno task backbones [--profile quick|paper] [--data DIR] [--results DIR]
 
 Runs experiments/quick/backbone-{ssdv2,slim,rfb,aizoo}.json (profile quick, the default) or
-experiments/backbones/{ssdv2,slim,rfb,aizoo}.json (profile paper), then writes results/backbones/backbones.{csv,md}
+experiments/backbones/{ssdv2,slim,rfb,aizoo}.json (profile paper), then writes backbones.{csv,md} into results/backbones/ (paper) or results/backbones/<profile>/
 and backbones_chart.{svg,png}: mAP, parameters, MACs, inference FPS and training images/s per trunk.`;
 
 if (import.meta.main) {

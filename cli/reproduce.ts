@@ -10,7 +10,7 @@ import { loadConfig, loadRunData, runGrid } from "../lib/train/mod.ts";
 const HELP = `usage: deno task reproduce [--data DIR] [--results DIR]
 
 The quick reproduction: trains experiments/quick/branches-{1,2,3,4}.json (the Table 2 ablation, shortened to fit
-about 10 minutes on 2 CPU cores), then writes results/ablation/table2.{csv,md}, results/ablation/table2_chart.
+about 10 minutes on 2 CPU cores), then writes results/ablation/quick/table2.{csv,md}, results/ablation/quick/table2_chart.
 {svg,png} and each run's tables and charts. Data: --data, else FACEMASK_DATA, else data/aizoo-facemask, else
 generated synthetic data (then every output says GENERATED). For the paper's schedule: deno task ablation
 --profile paper.`;

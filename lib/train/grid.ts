@@ -1,6 +1,6 @@
 /**
  * Grids of runs: the Table 2 ablation (1..4 branches) and the backbone comparison, each in a `quick` profile
- * (sized for 2 CPU cores) and a `paper` profile (the paper's schedule); every config is trained in turn, then the
+ * (sized for 2 CPU cores), a `short` one (the ablation only: all data, 12 epochs) and a `paper` profile (the paper's schedule); every config is trained in turn, then the
  * comparison table and chart are written beside the runs.
  * @module
  */
@@ -14,6 +14,7 @@ const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 export const GRIDS: Readonly<Record<"ablation" | "backbones", Readonly<Record<string, readonly string[]>>>> = {
   ablation: {
     quick: [1, 2, 3, 4].map((k) => `experiments/quick/branches-${k}.json`),
+    short: [1, 2, 3, 4].map((k) => `experiments/short/branches-${k}.json`),
     paper: [1, 2, 3, 4].map((k) => `experiments/ablation/branches-${k}.json`),
   },
   backbones: {
@@ -40,7 +41,10 @@ export interface GridOutcome {
   dataLabel: string;
 }
 
-/** Trains every config of a grid, then writes the comparison into `<resultsDir>/<kind>/`. */
+/**
+ * Trains every config of a grid, then writes the comparison into `<resultsDir>/<kind>/` (profile paper) or
+ * `<resultsDir>/<kind>/<profile>/` (the shorter profiles).
+ */
 export async function runGrid(kind: "ablation" | "backbones", options: GridOptions): Promise<GridOutcome> {
   const log = options.log ?? console.log;
   const configs = GRIDS[kind][options.profile];
@@ -57,7 +61,11 @@ export async function runGrid(kind: "ablation" | "backbones", options: GridOptio
     await writeRunReports(outcome.runDir);
     runDirs.push(outcome.runDir);
   }
-  const outDir = `${options.resultsDir}/${kind}`;
+  // The paper profile owns results/<kind>/; shorter profiles write beside their own runs so a quick run never
+  // overwrites a longer one's table.
+  const outDir = options.profile === "paper"
+    ? `${options.resultsDir}/${kind}`
+    : `${options.resultsDir}/${kind}/${options.profile}`;
   const files = kind === "ablation"
     ? await writeAblationReport(runDirs, outDir)
     : await writeBackboneReport(runDirs, outDir);
