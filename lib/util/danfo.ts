@@ -37,5 +37,20 @@ export async function withTfRegistriesKept<T>(load: () => Promise<T>): Promise<T
   }
 }
 
+/** Warnings the second tfjs prints while it re-registers what 4.22 already has (over 300 lines). */
+const REGISTRATION_NOISE = /already registered|already been set|Reusing existing backend/;
+
+async function importDanfo(): Promise<typeof import("danfojs-node")> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!REGISTRATION_NOISE.test(String(args[0]))) warn(...args);
+  };
+  try {
+    return await import("danfojs-node");
+  } finally {
+    console.warn = warn;
+  }
+}
+
 /** The danfojs-node module, imported with tfjs 4.22's kernels and gradients kept. */
-export const dfd: typeof import("danfojs-node") = await withTfRegistriesKept(() => import("danfojs-node"));
+export const dfd: typeof import("danfojs-node") = await withTfRegistriesKept(importDanfo);

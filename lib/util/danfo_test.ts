@@ -15,6 +15,19 @@ Deno.test("danfo: importing it through lib/util/danfo.ts keeps tfjs 4.22's cpu k
   for (const k of after) assert.equal(k.kernelFunc, kernels.get(k.kernelName), `cpu kernel ${k.kernelName} replaced`);
 });
 
+Deno.test("danfo: importing it prints none of the second tfjs's registration warnings", async () => {
+  const code = `await import("./lib/util/danfo.ts"); console.error("done");`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", code],
+    cwd: new URL("../..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.match(text, /done/);
+  assert.doesNotMatch(text, /already registered/);
+});
+
 Deno.test("danfo: a plain import of danfojs-node would replace them (the guard is needed)", async () => {
   // Runs in a child process so this test's own registries stay clean.
   const code = `import * as tf from "@tensorflow/tfjs";
