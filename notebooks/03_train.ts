@@ -19,7 +19,7 @@
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { parseEpochCsv, runSummaryOf } from "../lib/train/mod.ts";
 import { perClassTable, trainingChartSpec } from "../lib/report/mod.ts";
-import { chartBundle, frameTable, listRuns, notebookContext, pickRun, show, tableBundle, trainSmokeRun } from "../lib/site/mod.ts";
+import { chartBundle, notebookContext, show, showReportTable, ssdv2RunDir, tableBundle } from "../lib/site/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);
@@ -32,18 +32,7 @@ console.log(ctx.banner);
 // shown under `full`.
 
 // %%
-let runDir: string | null;
-if (ctx.profile === "smoke") {
-  const scratch = await Deno.makeTempDir({ prefix: "notebook_runs_" });
-  runDir = await trainSmokeRun(ctx, scratch, { name: "ssdv2-b4", model: { trunk: "ssdv2", branches: 4 } });
-} else {
-  const run = pickRun(await listRuns(ctx.resultsDir), {
-    trunk: "ssdv2",
-    branches: 4,
-    experiments: ["ablation", "backbones", "default", "ablation/quick", "backbones/quick"],
-  });
-  runDir = run?.path ?? null;
-}
+const runDir = await ssdv2RunDir(ctx);
 if (runDir === null) {
   console.log(
     `MISSING: no evaluated SSDv2 (4 branches) run on real data in ${ctx.resultsDir}. Train one with\n` +
@@ -107,7 +96,5 @@ if (runDir !== null) {
 
 // %%
 if (runDir !== null) {
-  const table = perClassTable(await runSummaryOf(runDir));
-  await show(tableBundle(frameTable(table.frame, { caption: table.title })));
-  for (const note of table.notes) console.log(note);
+  await showReportTable(perClassTable(await runSummaryOf(runDir)));
 }

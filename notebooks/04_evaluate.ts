@@ -16,41 +16,25 @@
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { boxIou } from "../lib/metrics/mod.ts";
 import { perClassTable, prChartSpec, summaryFromEval } from "../lib/report/mod.ts";
-import { evaluateModel, loadRunData, loadRunModel, setupBackendFor, validateConfig } from "../lib/train/mod.ts";
+import { evaluateModel, evalOptionsOf, loadRunData, loadRunModel, setupBackendFor, validateConfig } from "../lib/train/mod.ts";
 import { CLASS_NAMES, type Detection, OBJECT_CLASSES } from "../lib/types.ts";
 import {
   chartBundle,
-  frameTable,
-  listRuns,
   notebookContext,
-  pickRun,
   pictureGrid,
   show,
+  showReportTable,
+  ssdv2MissingNote,
+  ssdv2RunDir,
   svgBundle,
   tableBundle,
-  trainSmokeRun,
 } from "../lib/site/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);
 
-let runDir: string | null;
-if (ctx.profile === "smoke") {
-  const scratch = await Deno.makeTempDir({ prefix: "notebook_runs_" });
-  runDir = await trainSmokeRun(ctx, scratch, { name: "ssdv2-b4", model: { trunk: "ssdv2", branches: 4 } });
-} else {
-  const run = pickRun(await listRuns(ctx.resultsDir), {
-    trunk: "ssdv2",
-    branches: 4,
-    experiments: ["ablation", "backbones", "default", "ablation/quick", "backbones/quick"],
-  });
-  runDir = run?.path ?? null;
-}
-console.log(
-  runDir ??
-    `MISSING: no evaluated SSDv2 (4 branches) run on real data in ${ctx.resultsDir}; train one with ` +
-      "`deno task train experiments/ablation/branches-4.json`. Nothing below is shown.",
-);
+const runDir = await ssdv2RunDir(ctx);
+console.log(runDir ?? ssdv2MissingNote(ctx.resultsDir));
 
 // %% [markdown]
 // ## Evaluation of the kept weights on the val split
@@ -70,14 +54,7 @@ if (runDir !== null) {
     checksum: false,
   });
   val = data.val;
-  evaluation = await evaluateModel(model, val, {
-    priors,
-    batchSize: config.eval.batchSize,
-    scoreThreshold: config.eval.scoreThreshold,
-    nmsIou: config.eval.nmsIou,
-    topK: config.eval.topK,
-    iouThreshold: config.eval.iouThreshold,
-  });
+  evaluation = await evaluateModel(model, val, evalOptionsOf(config, priors));
   model.dispose();
   const s = evaluation.speed;
   console.log(
@@ -94,9 +71,7 @@ if (runDir !== null) {
     backend: backend.name,
   });
   dataLabel = summary.dataLabel;
-  const table = perClassTable(summary);
-  await show(tableBundle(frameTable(table.frame, { caption: table.title })));
-  for (const note of table.notes) console.log(note);
+  await showReportTable(perClassTable(summary));
   const r = evaluation.result;
   const pct = (x: number | null) => (x === null ? null : 100 * x);
   await show(tableBundle({

@@ -15,58 +15,27 @@
 
 // %%
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
-import { ablationChartSpec, ablationTable, type RunSummary } from "../lib/report/mod.ts";
-import { runSummaryOf } from "../lib/train/mod.ts";
-import {
-  chartBundle,
-  frameTable,
-  listRuns,
-  notebookContext,
-  pickRun,
-  type RunFolder,
-  show,
-  tableBundle,
-  trainSmokeRun,
-} from "../lib/site/mod.ts";
+import { ablationChartSpec, ablationTable } from "../lib/report/mod.ts";
+import { chartBundle, gridRuns, notebookContext, type RunFolder, show, showRunsTable, tableBundle } from "../lib/site/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);
 
 const BRANCHES = [1, 2, 3, 4];
-let runs: (RunFolder | null)[] = [];
-if (ctx.profile === "smoke") {
-  const scratch = await Deno.makeTempDir({ prefix: "notebook_runs_" });
-  for (const k of BRANCHES) {
-    await trainSmokeRun(ctx, scratch, {
-      name: `branches-${k}`,
-      experiment: "ablation",
-      model: { trunk: "ssdv2", branches: k },
-      epochs: 1,
-      limitTrain: 8,
-    });
-  }
-  const found = await listRuns(scratch);
-  runs = BRANCHES.map((k) => pickRun(found, { trunk: "ssdv2", branches: k, generated: true }));
-} else {
-  const found = await listRuns(ctx.resultsDir);
-  for (const experiment of ["ablation", "ablation/quick"]) {
-    runs = BRANCHES.map((k) => pickRun(found, { trunk: "ssdv2", branches: k, experiments: [experiment] }));
-    const missing = BRANCHES.filter((_, i) => runs[i] === null);
-    if (missing.length === 0) {
-      if (experiment !== "ablation") {
-        console.log(
-          "NOTE: no complete set of paper-schedule runs in results/ablation/; showing the QUICK runs " +
-            "(3 epochs on 192 images), which say little about Table 2.",
-        );
-      }
-      break;
-    }
-    console.log(
-      `MISSING in results/${experiment}/: evaluated real-data runs with ${missing.join(", ")} branch(es) ` +
-        `(train them with \`deno task ablation --profile ${experiment === "ablation" ? "paper" : "quick"}\`)`,
-    );
-  }
-}
+const runs = await gridRuns(ctx, {
+  keys: BRANCHES,
+  query: (k) => ({ trunk: "ssdv2", branches: k }),
+  smoke: (k) => ({
+    name: `branches-${k}`,
+    experiment: "ablation",
+    model: { trunk: "ssdv2", branches: k },
+    epochs: 1,
+    limitTrain: 8,
+  }),
+  command: "ablation",
+  missing: (ks) => `with ${ks.join(", ")} branch(es)`,
+  quickCaveat: ", which say little about Table 2",
+});
 const present = runs.filter((r): r is RunFolder => r !== null);
 for (const r of present) console.log(`${(r.config.model as { branches: number }).branches} branches: ${r.path}`);
 
@@ -76,13 +45,8 @@ for (const r of present) console.log(`${(r.config.model as { branches: number })
 // mAP (%) per branch count on the val split of our subset, with the paper's value and the difference.
 
 // %%
-let summaries: RunSummary[] = [];
-if (present.length === 0) console.log("no ablation runs to show");
-else {
-  summaries = await Promise.all(present.map((r) => runSummaryOf(r.path)));
-  const table = ablationTable(summaries);
-  await show(tableBundle(frameTable(table.frame, { caption: table.title })));
-  for (const note of table.notes) console.log(note);
+const summaries = await showRunsTable(present, { build: ablationTable, empty: "no ablation runs to show" });
+if (summaries.length > 0) {
   await show(await chartBundle(ablationChartSpec(summaries, { dataLabel: summaries[0].dataLabel })));
 }
 

@@ -19,58 +19,21 @@
 
 // %%
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
-import { backboneChartSpec, backboneTable, type RunSummary } from "../lib/report/mod.ts";
-import { runSummaryOf } from "../lib/train/mod.ts";
+import { backboneChartSpec, backboneTable } from "../lib/report/mod.ts";
 import { TRUNKS } from "../lib/model/mod.ts";
-import {
-  chartBundle,
-  frameTable,
-  listRuns,
-  notebookContext,
-  pickRun,
-  type RunFolder,
-  show,
-  tableBundle,
-  trainSmokeRun,
-} from "../lib/site/mod.ts";
+import { chartBundle, gridRuns, notebookContext, type RunFolder, show, showRunsTable, tableBundle } from "../lib/site/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);
 
-let runs: (RunFolder | null)[] = [];
-if (ctx.profile === "smoke") {
-  const scratch = await Deno.makeTempDir({ prefix: "notebook_runs_" });
-  for (const trunk of TRUNKS) {
-    await trainSmokeRun(ctx, scratch, {
-      name: trunk,
-      experiment: "backbones",
-      model: { trunk, branches: 4 },
-      epochs: 1,
-      limitTrain: 8,
-    });
-  }
-  const found = await listRuns(scratch);
-  runs = TRUNKS.map((trunk) => pickRun(found, { trunk, branches: 4, generated: true }));
-} else {
-  const found = await listRuns(ctx.resultsDir);
-  for (const experiment of ["backbones", "backbones/quick"]) {
-    runs = TRUNKS.map((trunk) => pickRun(found, { trunk, branches: 4, experiments: [experiment] }));
-    const missing = TRUNKS.filter((_, i) => runs[i] === null);
-    if (missing.length === 0) {
-      if (experiment !== "backbones") {
-        console.log(
-          "NOTE: no complete set of paper-schedule runs in results/backbones/; showing the QUICK runs " +
-            "(3 epochs on 192 images): their speeds are meaningful, their mAP is not.",
-        );
-      }
-      break;
-    }
-    console.log(
-      `MISSING in results/${experiment}/: evaluated real-data runs of ${missing.join(", ")} ` +
-        `(train them with \`deno task backbones --profile ${experiment === "backbones" ? "paper" : "quick"}\`)`,
-    );
-  }
-}
+const runs = await gridRuns(ctx, {
+  keys: TRUNKS,
+  query: (trunk) => ({ trunk, branches: 4 }),
+  smoke: (trunk) => ({ name: trunk, experiment: "backbones", model: { trunk, branches: 4 }, epochs: 1, limitTrain: 8 }),
+  command: "backbones",
+  missing: (trunks) => `of ${trunks.join(", ")}`,
+  quickCaveat: ": their speeds are meaningful, their mAP is not",
+});
 const present = runs.filter((r): r is RunFolder => r !== null);
 for (const r of present) console.log(`${(r.config.model as { trunk: string }).trunk}: ${r.path}`);
 
@@ -78,14 +41,7 @@ for (const r of present) console.log(`${(r.config.model as { trunk: string }).tr
 // ## The comparison table
 
 // %%
-let summaries: RunSummary[] = [];
-if (present.length === 0) console.log("no backbone runs to show");
-else {
-  summaries = await Promise.all(present.map((r) => runSummaryOf(r.path)));
-  const table = backboneTable(summaries);
-  await show(tableBundle(frameTable(table.frame, { caption: table.title })));
-  for (const note of table.notes) console.log(note);
-}
+const summaries = await showRunsTable(present, { build: backboneTable, empty: "no backbone runs to show" });
 
 // %% [markdown]
 // ## mAP against inference speed

@@ -20,36 +20,20 @@ import { loadImage, normalize, scanSplit } from "../lib/data/mod.ts";
 import { loadRunModel, validateConfig } from "../lib/train/mod.ts";
 import { INPUT_HEIGHT, INPUT_WIDTH } from "../lib/types.ts";
 import {
-  listRuns,
   notebookContext,
-  pickRun,
   pictureGrid,
   show,
+  ssdv2MissingNote,
+  ssdv2RunDir,
   svgBundle,
   tableBundle,
-  trainSmokeRun,
 } from "../lib/site/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);
 
-let runDir: string | null;
-if (ctx.profile === "smoke") {
-  const scratch = await Deno.makeTempDir({ prefix: "notebook_runs_" });
-  runDir = await trainSmokeRun(ctx, scratch, { name: "ssdv2-b4", model: { trunk: "ssdv2", branches: 4 }, epochs: 1 });
-} else {
-  const run = pickRun(await listRuns(ctx.resultsDir), {
-    trunk: "ssdv2",
-    branches: 4,
-    experiments: ["ablation", "backbones", "default", "ablation/quick", "backbones/quick"],
-  });
-  runDir = run?.path ?? null;
-}
-console.log(
-  runDir ??
-    `MISSING: no evaluated SSDv2 (4 branches) run on real data in ${ctx.resultsDir}; train one with ` +
-      "`deno task train experiments/ablation/branches-4.json`. Nothing below is shown.",
-);
+const runDir = await ssdv2RunDir(ctx, { epochs: 1 });
+console.log(runDir ?? ssdv2MissingNote(ctx.resultsDir));
 
 // %% [markdown]
 // ## Detections on a few images

@@ -14,3 +14,4 @@ export * from "./context.ts";
 export * from "./display.ts";
 export * from "./report.ts";
 export * from "./smoke.ts";
+export * from "./notebook_runs.ts";

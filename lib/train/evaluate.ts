@@ -12,6 +12,7 @@ import type { EvalResult, GroundTruthImage, ImageDetection, ImageSize } from "..
 import { evaluate } from "../metrics/mod.ts";
 import type { DataRecord } from "../data/dataset.ts";
 import { batches } from "../data/loader.ts";
+import type { RunConfig } from "./config.ts";
 
 /** Options of {@link evaluateModel}. */
 export interface EvaluateModelOptions {
@@ -28,6 +29,22 @@ export interface EvaluateModelOptions {
   prefetch?: number;
   /** Called after each batch with images done and total. */
   onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * The {@link evaluateModel} options a run's config asks for: its `eval` block (batch size, score threshold, NMS IoU,
+ * top-k, VOC IoU) and `data.prefetch`, so every evaluation of a run (training, re-evaluation, notebooks) agrees.
+ */
+export function evalOptionsOf(config: Pick<RunConfig, "eval" | "data">, priors: Float32Array): EvaluateModelOptions {
+  return {
+    priors,
+    batchSize: config.eval.batchSize,
+    scoreThreshold: config.eval.scoreThreshold,
+    nmsIou: config.eval.nmsIou,
+    topK: config.eval.topK,
+    iouThreshold: config.eval.iouThreshold,
+    prefetch: config.data.prefetch,
+  };
 }
 
 /** Timing of one evaluation. */

@@ -3,7 +3,8 @@ import * as tf from "@tensorflow/tfjs";
 import { generatePriors, matchPriors } from "../detect/mod.ts";
 import { generateDataset } from "../data/generate.ts";
 import { scanSplit } from "../data/dataset.ts";
-import { evaluateModel, groundTruthOf } from "./evaluate.ts";
+import { evalOptionsOf, evaluateModel, groundTruthOf } from "./evaluate.ts";
+import { resolveConfig } from "./config.ts";
 
 // Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
 await tf.setBackend("cpu");
@@ -65,4 +66,18 @@ Deno.test("evaluateModel: a model that outputs the encoded ground truth scores A
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("evalOptionsOf: the config's eval block and data.prefetch, with the priors given", () => {
+  const config = resolveConfig({
+    eval: { batchSize: 5, scoreThreshold: 0.1, nmsIou: 0.3, topK: 50, iouThreshold: 0.6 },
+    data: { prefetch: 3 },
+  });
+  const priors = new Float32Array([0.5, 0.5, 0.1, 0.1]);
+  const o = evalOptionsOf(config, priors);
+  assert.equal(o.priors, priors);
+  assert.deepEqual(
+    { ...o, priors: null },
+    { priors: null, batchSize: 5, scoreThreshold: 0.1, nmsIou: 0.3, topK: 50, iouThreshold: 0.6, prefetch: 3 },
+  );
 });

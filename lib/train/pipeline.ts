@@ -25,7 +25,7 @@ import { setupBackend } from "../backend/mod.ts";
 import { buildDetector, summarizeModel } from "../model/mod.ts";
 import { setModelWeights } from "./checkpoint.ts";
 import { loadConfig, type RunConfig, validateConfig } from "./config.ts";
-import { evaluateModel, type ModelEvaluation } from "./evaluate.ts";
+import { evalOptionsOf, evaluateModel, type ModelEvaluation } from "./evaluate.ts";
 import { exists, readJson, readWeights, writeJsonAtomic } from "./files.ts";
 import { Progress } from "./log.ts";
 import {
@@ -270,15 +270,7 @@ export async function runExperiment(config: RunConfig | null, options: RunOption
 
   const build = options.buildDetector ?? defaultDetectorFactory;
   const { model, priors } = await build(config.model, { seed: config.seed });
-  const evalOptions = {
-    priors,
-    batchSize: config.eval.batchSize,
-    scoreThreshold: config.eval.scoreThreshold,
-    nmsIou: config.eval.nmsIou,
-    topK: config.eval.topK,
-    iouThreshold: config.eval.iouThreshold,
-    prefetch: config.data.prefetch,
-  };
+  const evalOptions = evalOptionsOf(config, priors);
   const skipped = new Set<string>();
   try {
     const train = await trainModel({
@@ -379,15 +371,7 @@ export async function evaluateRun(
   try {
     const split = options.split ?? config.data.valSplit;
     const data = await loadRunData({ ...config, data: { ...config.data, valSplit: split } }, options);
-    const evaluation = await evaluateModel(model, data.val, {
-      priors,
-      batchSize: config.eval.batchSize,
-      scoreThreshold: config.eval.scoreThreshold,
-      nmsIou: config.eval.nmsIou,
-      topK: config.eval.topK,
-      iouThreshold: config.eval.iouThreshold,
-      prefetch: config.data.prefetch,
-    });
+    const evaluation = await evaluateModel(model, data.val, evalOptionsOf(config, priors));
     await writeEvaluation(runDir, evaluation, {
       split,
       data: data.provenance,
