@@ -4,8 +4,8 @@
  * or `results/ablation/<profile>/`.
  * @module
  */
-import { parseArgs } from "node:util";
 import { runGrid } from "../lib/train/mod.ts";
+import { gridMain } from "./grid_command.ts";
 
 const HELP = `usage: deno task ablation [--profile quick|short|paper] [--data DIR] [--results DIR]
 
@@ -16,23 +16,14 @@ table2.{csv,md} and table2_chart.{svg,png} (ours beside the paper's Table 2) int
 results/ablation/<profile>/.`;
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      profile: { type: "string", default: "quick" },
-      data: { type: "string" },
-      results: { type: "string", default: "results" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
-    Deno.exit(0);
-  }
-  try {
-    await runGrid("ablation", { profile: values.profile!, data: values.data, resultsDir: values.results! });
-  } catch (err) {
-    console.error(`ablation: ${(err as Error).message}`);
-    Deno.exit(1);
-  }
+  Deno.exit(
+    await gridMain(Deno.args, {
+      name: "ablation",
+      help: HELP,
+      profiles: true,
+      run: async (args) => {
+        await runGrid("ablation", args);
+      },
+    }),
+  );
 }

@@ -4,8 +4,8 @@
  * its output and in every file.
  * @module
  */
-import { parseArgs } from "node:util";
 import { loadConfig, loadRunData, runGrid } from "../lib/train/mod.ts";
+import { gridMain } from "./grid_command.ts";
 
 const HELP = `usage: deno task reproduce [--data DIR] [--results DIR]
 
@@ -16,28 +16,22 @@ generated synthetic data (then every output says GENERATED). For the paper's sch
 --profile paper.`;
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      data: { type: "string" },
-      results: { type: "string", default: "results" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
-    Deno.exit(0);
-  }
-  try {
-    const probe = await loadConfig(new URL("../experiments/quick/branches-1.json", import.meta.url).pathname);
-    const data = await loadRunData(probe, { data: values.data, checksum: false });
-    console.log(`reproduce: data = ${data.provenance.label.toUpperCase()}: ${data.provenance.description}`);
-    const out = await runGrid("ablation", { profile: "quick", data: values.data, resultsDir: values.results! });
-    console.log(
-      `reproduce: done on ${out.dataLabel.toUpperCase()} data; table: ${out.files[1]}; runs: ${out.runDirs.join(", ")}`,
-    );
-  } catch (err) {
-    console.error(`reproduce: ${(err as Error).message}`);
-    Deno.exit(1);
-  }
+  Deno.exit(
+    await gridMain(Deno.args, {
+      name: "reproduce",
+      help: HELP,
+      profiles: false,
+      run: async ({ data, resultsDir }) => {
+        const probe = await loadConfig(new URL("../experiments/quick/branches-1.json", import.meta.url).pathname);
+        const source = await loadRunData(probe, { data, checksum: false });
+        console.log(`reproduce: data = ${source.provenance.label.toUpperCase()}: ${source.provenance.description}`);
+        const out = await runGrid("ablation", { profile: "quick", data, resultsDir });
+        console.log(
+          `reproduce: done on ${out.dataLabel.toUpperCase()} data; table: ${out.files[1]}; runs: ${
+            out.runDirs.join(", ")
+          }`,
+        );
+      },
+    }),
+  );
 }
