@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { RunSummary } from "../report/summary.ts";
 import { OBJECT_CLASSES } from "../types.ts";
 
 /** One run folder as found on disk. */
@@ -155,20 +156,8 @@ export function usesGeneratedData(run: RunFolder): boolean {
   return texts.some((t) => /generated/i.test(t));
 }
 
-/** Fields of lib/report's `RunSummary` that a run folder provides (see {@link runSummary}). */
-export interface RunSummaryFields {
-  experiment: string;
-  trunk: string;
-  branches: number;
-  map: number | null;
-  perClassAp: Record<string, number | null>;
-  params?: number;
-  macs?: number;
-  fps?: number;
-  trainImgPerSec?: number;
-  dataLabel: string;
-  backend: string;
-}
+/** lib/report's `RunSummary`, as a run folder provides it (see {@link runSummary}); one type, defined there. */
+export type RunSummaryFields = RunSummary;
 
 /**
  * The run as lib/report's `RunSummary` (tables and charts are built from it): trunk and branches from
