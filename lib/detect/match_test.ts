@@ -1,27 +1,11 @@
 import assert from "node:assert/strict";
+import { QUAD_PRIORS } from "./testing.ts";
 import type { Box } from "../types.ts";
 import { matchBatch, matchPriors } from "./match.ts";
 import { generatePriors, SSDV2_PRIORS } from "./priors.ts";
 
 // Four priors tiling the unit square: corners p0 [0,0,.5,.5], p1 [.5,0,1,.5], p2 [0,.5,.5,1], p3 [.5,.5,1,1].
-const PRIORS = new Float32Array([
-  0.25,
-  0.25,
-  0.5,
-  0.5,
-  0.75,
-  0.25,
-  0.5,
-  0.5,
-  0.25,
-  0.75,
-  0.5,
-  0.5,
-  0.75,
-  0.75,
-  0.5,
-  0.5,
-]);
+const PRIORS = QUAD_PRIORS;
 
 function near(actual: ArrayLike<number>, expected: number[], tol = 1e-5): void {
   assert.equal(actual.length, expected.length);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { QUAD_PRIORS } from "../detect/testing.ts";
 import * as tf from "@tensorflow/tfjs";
 import type { Box } from "../types.ts";
 import type { Rng } from "../util/rng.ts";
@@ -19,24 +20,7 @@ import {
 await tf.setBackend("cpu");
 
 // A toy detector on 8x8 images: a 2x2 grid of priors, one object per image in one quadrant.
-const PRIORS = new Float32Array([
-  0.25,
-  0.25,
-  0.5,
-  0.5,
-  0.75,
-  0.25,
-  0.5,
-  0.5,
-  0.25,
-  0.75,
-  0.5,
-  0.5,
-  0.75,
-  0.75,
-  0.5,
-  0.5,
-]);
+const PRIORS = QUAD_PRIORS;
 const QUADS: Box[] = [[0, 0, 0.5, 0.5], [0.5, 0, 1, 0.5], [0, 0.5, 0.5, 1], [0.5, 0.5, 1, 1]];
 
 function toyModel(seed = 3): tf.LayersModel {
