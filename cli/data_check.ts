@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type Io, parseCommandArgs } from "./command_args.ts";
 import { formatProblem, listSplits, resolveData, scanSplit } from "../lib/data/mod.ts";
 import type { DataProblem } from "../lib/data/mod.ts";
 
@@ -27,33 +27,16 @@ Options:
   -h, --help       show this help
 `;
 
-/** Where the command writes. */
-export interface Io {
-  log: (line: string) => void;
-  error: (line: string) => void;
-}
+export type { Io };
 
 /** Runs the command on `args`; returns the exit code. */
 export async function main(args: string[], io: Io = { log: console.log, error: console.error }): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        data: { type: "string" },
-        splits: { type: "string" },
-        quick: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    io.error(`data:check: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    io.log(HELP);
-    return 0;
-  }
+  const { values, exit } = parseCommandArgs(args, {
+    name: "data:check",
+    help: HELP,
+    options: { data: { type: "string" }, splits: { type: "string" }, quick: { type: "boolean", default: false } },
+  }, io);
+  if (exit !== undefined) return exit;
   let source;
   try {
     source = await resolveData({ data: values.data });

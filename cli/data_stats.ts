@@ -4,7 +4,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   boxColumns,
   type DataRecord,
@@ -15,7 +14,7 @@ import {
   summaryColumns,
 } from "../lib/data/mod.ts";
 import { OBJECT_CLASSES } from "../lib/types.ts";
-import type { Io } from "./data_check.ts";
+import { type Io, parseCommandArgs } from "./command_args.ts";
 
 const HELP = `Usage: deno task data:stats [--data DIR] [--csv OUT]
 
@@ -37,24 +36,12 @@ function quantile(sorted: number[], q: number): number {
 
 /** Runs the command on `args`; returns the exit code. */
 export async function main(args: string[], io: Io = { log: console.log, error: console.error }): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        data: { type: "string" },
-        csv: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    io.error(`data:stats: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    io.log(HELP);
-    return 0;
-  }
+  const { values, exit } = parseCommandArgs(args, {
+    name: "data:stats",
+    help: HELP,
+    options: { data: { type: "string" }, csv: { type: "string" } },
+  }, io);
+  if (exit !== undefined) return exit;
   try {
     const source = await resolveData({ data: values.data });
     io.log(`statistics of ${source.description}`);
