@@ -17,9 +17,8 @@
 
 // %%
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
-import { dfd } from "../lib/util/danfo.ts";
-import { scanSplit } from "../lib/data/dataset.ts";
-import { CLASS_NAMES, INPUT_HEIGHT, INPUT_WIDTH } from "../lib/types.ts";
+import { countBoxes, dataStats, scanSplit } from "../lib/data/mod.ts";
+import { INPUT_HEIGHT, INPUT_WIDTH, OBJECT_CLASSES } from "../lib/types.ts";
 import { chartBundle, frameTable, notebookContext, pictureGrid, show, tableBundle } from "../lib/site/mod.ts";
 
 const ctx = await notebookContext();
@@ -37,37 +36,51 @@ scans.forEach((scan, i) => {
 // %% [markdown]
 // ## One row per box
 //
-// Box width and height in the image's own pixels and at the model's 320x240 input (each image is resized to it
-// whatever its aspect ratio).
+// lib/data's `dataStats` gives one row per image and one per box (width and height in the image's own pixels). At
+// the model's 320x240 input (each image is resized to it whatever its aspect ratio) a box's width is its share of
+// the image width times 320, its height its share of the image height times 240.
 
 // %%
-const boxRows = scans.flatMap((scan) =>
-  scan.records.flatMap((r) =>
-    r.boxes.map((b, k) => ({
-      split: r.split,
-      class: CLASS_NAMES[r.labels[k]],
-      width_px: (b[2] - b[0]) * r.width,
-      height_px: (b[3] - b[1]) * r.height,
-      width_input: (b[2] - b[0]) * INPUT_WIDTH,
-      height_input: (b[3] - b[1]) * INPUT_HEIGHT,
-      difficult: r.difficult[k] ? 1 : 0,
-    }))
-  )
-);
-const boxes = new dfd.DataFrame(boxRows);
-console.log(`${boxes.shape[0]} boxes`);
+const records = scans.flatMap((scan) => scan.records);
+const stats = await dataStats(records);
+const col = <T,>(df: typeof stats.boxes, name: string) => df.column(name).values as T[];
+const imageSize = new Map<string, [number, number]>();
+const imageIds = col<string>(stats.images, "id");
+const imageSplits = col<string>(stats.images, "split");
+const imageWidths = col<number>(stats.images, "width");
+const imageHeights = col<number>(stats.images, "height");
+imageIds.forEach((id, i) => imageSize.set(`${imageSplits[i]}/${id}`, [imageWidths[i], imageHeights[i]]));
+const boxSplits = col<string>(stats.boxes, "split");
+const boxIds = col<string>(stats.boxes, "id");
+const boxClasses = col<string>(stats.boxes, "class");
+const boxWidths = col<number>(stats.boxes, "width");
+const boxHeights = col<number>(stats.boxes, "height");
+const boxDifficult = col<boolean>(stats.boxes, "difficult");
+const sided = boxSplits.map((split, i) => {
+  const [w, h] = imageSize.get(`${split}/${boxIds[i]}`)!;
+  const side = Math.sqrt((boxWidths[i] / w) * INPUT_WIDTH * (boxHeights[i] / h) * INPUT_HEIGHT);
+  return { split, class: boxClasses[i], difficult: boxDifficult[i], side_input: side };
+});
+console.log(`${stats.boxes.shape[0]} boxes`);
 
 // %% [markdown]
 // ## Counts per split and class
 
 // %%
-const imageCounts = splits.map((s, i) => ({ split: s, images: scans[i].records.length }));
-const counts = boxes.groupby(["split", "class"]).agg({ width_px: "count", difficult: "sum" }).rename({
-  width_px_count: "boxes",
-  difficult_sum: "difficult",
-});
-await show(tableBundle({ caption: "Images per split", columns: ["split", "images"], rows: imageCounts.map((r) => [r.split, r.images]) }));
-await show(tableBundle(frameTable(counts, { caption: "Boxes per split and class" })));
+await show(tableBundle(frameTable(stats.summary, { caption: "Images and boxes per split" })));
+const counts = countBoxes(records);
+await show(tableBundle({
+  caption: "Boxes per split and class",
+  columns: ["split", "class", "boxes", "difficult"],
+  rows: Object.entries(counts).flatMap(([split, byClass]) =>
+    OBJECT_CLASSES.map((cls) => [
+      split,
+      cls,
+      byClass[cls],
+      sided.filter((r) => r.split === split && r.class === cls && r.difficult).length,
+    ])
+  ),
+}));
 
 // %% [markdown]
 // ## Box sizes
@@ -76,7 +89,6 @@ await show(tableBundle(frameTable(counts, { caption: "Boxes per split and class"
 // pixels; the smallest prior of the detector is 10 px (stride 8).
 
 // %%
-const sided = boxRows.map((r) => ({ ...r, side_input: Math.sqrt(r.width_input * r.height_input) }));
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   const pos = (s.length - 1) * q;
@@ -84,7 +96,7 @@ const quantile = (xs: number[], q: number) => {
   return s.length ? s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo) : NaN;
 };
 const sizeRows = splits.flatMap((split) =>
-  CLASS_NAMES.slice(1).map((cls) => {
+  OBJECT_CLASSES.map((cls) => {
     const sides = sided.filter((r) => r.split === split && r.class === cls).map((r) => r.side_input);
     return [
       split,
@@ -104,18 +116,32 @@ await show(tableBundle({
   digits: 2,
 }));
 
+// %% [markdown]
+// The histogram is binned here (bins of 5 input pixels per split and class), so the notebook carries one row per
+// bar rather than one per box.
+
 // %%
+const BIN = 5;
+const bins = new Map<string, { split: string; class: string; start: number; boxes: number }>();
+for (const r of sided) {
+  const start = Math.floor(r.side_input / BIN) * BIN;
+  const key = `${r.split}/${r.class}/${start}`;
+  const bin = bins.get(key) ?? { split: r.split, class: r.class, start, boxes: 0 };
+  bin.boxes += 1;
+  bins.set(key, bin);
+}
 await show(
   await chartBundle({
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: "Box side at the 320x240 input",
-    data: { values: sided.map((r) => ({ split: r.split, class: r.class, side: r.side_input })) },
+    data: { values: [...bins.values()].map((b) => ({ ...b, end: b.start + BIN })) },
     mark: "bar",
     width: 320,
     height: 160,
     encoding: {
-      x: { field: "side", type: "quantitative", bin: { maxbins: 40 }, title: "sqrt(w*h), input pixels" },
-      y: { aggregate: "count", type: "quantitative", title: "boxes", stack: null },
+      x: { field: "start", type: "quantitative", title: "sqrt(w*h), input pixels" },
+      x2: { field: "end" },
+      y: { field: "boxes", type: "quantitative", title: "boxes", stack: null },
       color: { field: "class", type: "nominal", scale: { domain: ["face_mask", "face"], range: ["#1a9850", "#d73027"] } },
       opacity: { value: 0.6 },
       column: { field: "split", type: "nominal", title: null },
