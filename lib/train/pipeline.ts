@@ -21,6 +21,7 @@ import {
   type ResolveOptions,
   scanSplit,
 } from "../data/dataset.ts";
+import { type DataProblem, formatProblem } from "../data/problems.ts";
 import { setupBackend } from "../backend/mod.ts";
 import { buildDetector, summarizeModel } from "../model/mod.ts";
 import { setModelWeights } from "./checkpoint.ts";
@@ -84,7 +85,8 @@ export interface RunData {
   provenance: DataProvenance;
   train: DataRecord[];
   val: DataRecord[];
-  problems: number;
+  /** What scanning the splits found; samples with an error are already left out of `train` and `val`. */
+  problems: DataProblem[];
 }
 
 /** Whether a folder holds lib/data's generated scenes (marked in every XML). */
@@ -135,10 +137,11 @@ export async function loadRunData(
       description: generated && !source.generated ? `GENERATED synthetic scenes at ${source.root}` : source.description,
       trainImages: trainRecords.length,
       valImages: valRecords.length,
+      problems: [...train.problems, ...val.problems].map(formatProblem),
     },
     train: trainRecords,
     val: valRecords,
-    problems: train.problems.length + val.problems.length,
+    problems: [...train.problems, ...val.problems],
   };
 }
 
@@ -246,6 +249,11 @@ export async function runExperiment(config: RunConfig | null, options: RunOption
   const data = await loadRunData(config, { data: options.data, resolve: options.resolve, checksum: options.checksum });
   say(`run folder ${runDir}; backend ${backend.name}; ${data.provenance.description}`);
   if (data.provenance.label === "generated") say("NOTE: training on GENERATED data; results are for testing only");
+  if (data.problems.length > 0) {
+    const left = data.problems.filter((p) => p.severity === "error").length;
+    say(`data: ${left} bad sample(s) left out, ${data.problems.length - left} warning(s):`);
+    for (const p of data.problems) say(`  ${formatProblem(p)}`);
+  }
   if (provenance && provenance.data.checksum !== data.provenance.checksum) {
     throw new Error(`${runDir}: --resume with other data than the run started with (checksum differs)`);
   }
@@ -310,6 +318,7 @@ export async function runExperiment(config: RunConfig | null, options: RunOption
       onLog: options.onLog,
     });
 
+    if (skipped.size > 0) say(`skipped ${skipped.size} training sample(s) that failed to load (listed above)`);
     let evaluation: ModelEvaluation | null = null;
     if (train.finished) {
       evaluation = await evaluateModel(model, data.val, evalOptions);

@@ -5,7 +5,7 @@ import { readCheckpointIndex } from "./checkpoint.ts";
 import { loadConfig } from "./config.ts";
 import { readJson } from "./files.ts";
 import { Progress } from "./log.ts";
-import { type DetectorFactory, evaluateRun, loadRunModel, runExperiment } from "./pipeline.ts";
+import { type DetectorFactory, evaluateRun, loadRunData, loadRunModel, runExperiment } from "./pipeline.ts";
 import { missingRunFiles, type Provenance } from "./run.ts";
 
 // Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
@@ -104,6 +104,27 @@ Deno.test("runExperiment end to end on generated data: trains, is killed, resume
     const loaded = await loadRunModel(first.runDir, { buildDetector: smallDetector });
     assert.equal(loaded.config.name, "tiny");
     loaded.model.dispose();
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("loadRunData: bad samples are left out and listed, by file and problem, in the run's provenance", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const { generateDataset } = await import("../data/generate.ts");
+    await generateDataset(`${tmp}/d`, { seed: 5, train: 5, val: 2 });
+    const names = [...Deno.readDirSync(`${tmp}/d/train`)].map((e) => e.name).filter((n) => n.endsWith(".jpg")).sort();
+    await Deno.writeTextFile(`${tmp}/d/train/${names[0]}`, "not an image");
+    const xml = `${tmp}/d/train/${names[1].replace(/\.jpg$/, ".xml")}`;
+    await Deno.writeTextFile(xml, (await Deno.readTextFile(xml)).replace(/<name>[^<]*<\/name>/, "<name>helmet</name>"));
+    const config = await loadConfig(new URL("../../experiments/test/tiny.json", import.meta.url).pathname);
+    const data = await loadRunData(config, { data: `${tmp}/d`, checksum: false });
+    assert.equal(data.train.length, 3);
+    const listed = data.provenance.problems!.join("\n");
+    assert.match(listed, new RegExp(`${names[0]}: .*`));
+    assert.match(listed, new RegExp(`${names[1].replace(/\.jpg$/, ".xml")}: .*helmet`));
+    assert.equal(data.problems.filter((p) => p.severity === "error").length, 2);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

@@ -31,6 +31,11 @@ export interface DataProvenance {
   description: string;
   trainImages: number;
   valImages: number;
+  /**
+   * Every problem the scan of the splits found (`<file>: <problem>`); samples with an error are left out of the
+   * run. Absent in runs recorded before this field existed.
+   */
+  problems?: string[];
 }
 
 /** Contents of `provenance.json`. */
