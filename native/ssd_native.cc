@@ -8,8 +8,11 @@
 #include <node_api.h>
 #include <omp.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -32,6 +35,22 @@ stream& strm() {
   static stream s(eng());
   return s;
 }
+
+// Optional phase timing (SSD_NATIVE_TRACE=1): prints the milliseconds of each phase of the fused backward calls.
+bool tracing() {
+  static const bool on = std::getenv("SSD_NATIVE_TRACE") != nullptr;
+  return on;
+}
+struct Tic {
+  std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now();
+  void lap(const char* what, const std::string& shape) {
+    if (!tracing()) return;
+    auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "ssd_trace,%s,%s,%.3f\n", what, shape.c_str(),
+                 std::chrono::duration<double, std::milli>(now - t).count());
+    t = now;
+  }
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Convolution geometry, as the JavaScript side computes it from tfjs's conv info.
@@ -283,10 +302,12 @@ void bnRelu(int64_t N, int64_t H, int64_t W, int64_t C, float* z, float* gamma, 
                           {DNNL_ARG_MEAN, memory(vecMd(C), eng(), mean)},
                           {DNNL_ARG_VARIANCE, memory(vecMd(C), eng(), var)}});
   strm().wait();
+  Tic tic;
   if (training) {
     const int64_t n = N * H * W * C;
 #pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < n; i++) y[i] = y[i] > 0.f ? y[i] : 0.f;
+    tic.lap("relu_loop", std::to_string(n));
   }
 }
 
@@ -295,7 +316,13 @@ void bnReluBackward(int64_t N, int64_t H, int64_t W, int64_t C, float* z, float*
                     float* y, float* dy, float* masked, float* dz, float* dgamma, float* dbeta, float eps) {
   const int64_t n = N * H * W * C;
 #pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; i++) masked[i] = y[i] > 0.f ? dy[i] : 0.f;
+  // Both loads unconditional so the compiler emits a vector select: a branch on the sign of y mispredicts half the
+  // time and made this loop 6x slower than the batch-norm backward it feeds.
+  for (int64_t i = 0; i < n; i++) {
+    const float g = dy[i];
+    masked[i] = y[i] > 0.f ? g : 0.f;
+  }
+  Tic tic;
   auto& b = getBnBwd(N, H, W, C, eps);
   memory::desc md = bnMd(N, H, W, C);
   b.prim.execute(strm(), {{DNNL_ARG_SRC, memory(md, eng(), z)},
@@ -309,6 +336,7 @@ void bnReluBackward(int64_t N, int64_t H, int64_t W, int64_t C, float* z, float*
                           {DNNL_ARG_DIFF_SCALE, memory(vecMd(C), eng(), dgamma)},
                           {DNNL_ARG_DIFF_SHIFT, memory(vecMd(C), eng(), dbeta)}});
   strm().wait();
+  tic.lap("bn_bwd_only", std::to_string(n));
 }
 
 // Scratch buffers owned by the addon, reused across calls (JavaScript calls in from one thread).
@@ -420,7 +448,10 @@ napi_value JsConvForward(napi_env env, napi_callback_info info) {
 napi_value JsConvBackwardData(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     Args a(env, info);
-    convBackwardData(a.conv(3, "p"), a.f32(0, "dy"), a.f32(1, "w"), a.f32(2, "dx"));
+    Tic tic;
+    ConvP p = a.conv(3, "p");
+    convBackwardData(p, a.f32(0, "dy"), a.f32(1, "w"), a.f32(2, "dx"));
+    tic.lap("conv_bwd_data", tracing() ? convKey(p) : std::string());
     return undef(env);
   });
 }
@@ -445,26 +476,34 @@ napi_value JsCbForward(napi_env env, napi_callback_info info) {
     bool training = a.flag(10, "training");
     float* y = a.f32(7, "y");
     float* z = training ? a.f32(6, "z") : y;
+    Tic tic;
+    std::string shape = tracing() ? convKey(p) : std::string();
     convForward(p, a.f32(0, "x"), a.f32(1, "w"), nullptr, z, kLinear, 0.f);
+    tic.lap("cb_fwd_conv", shape);
     bnRelu(p.N, p.OH, p.OW, p.OC, z, a.f32(2, "gamma"), a.f32(3, "beta"), a.f32(4, "mean"), a.f32(5, "variance"), y,
            eps, training);
+    tic.lap("cb_fwd_bnrelu", shape);
     return undef(env);
   });
 }
 
-// cbBackward(x, w, gamma, z, mean, variance, y, dy, dx, dw, dgamma, dbeta, p, eps)
-napi_value JsCbBackward(napi_env env, napi_callback_info info) {
+// cbBackwardParams(x, w, gamma, z, mean, variance, y, dy, dz, dw, dgamma, dbeta, p, eps): the CB backward without the
+// input gradient. dz (the gradient at the conv output) is written for a later convBackwardData when the caller needs
+// dx; the block that reads the image never does, and its backward-data convolution was the costliest of the step.
+napi_value JsCbBackwardParams(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     Args a(env, info);
     ConvP p = a.conv(12, "p");
     float eps = static_cast<float>(a.num(13, "eps"));
     const size_t n = static_cast<size_t>(p.N * p.OH * p.OW * p.OC);
-    float* masked = scratch(0, n);
-    float* dz = scratch(1, n);
+    Tic tic;
+    std::string shape = tracing() ? convKey(p) : std::string();
+    float* dz = a.f32(8, "dz");
     bnReluBackward(p.N, p.OH, p.OW, p.OC, a.f32(3, "z"), a.f32(2, "gamma"), a.f32(4, "mean"), a.f32(5, "variance"),
-                   a.f32(6, "y"), a.f32(7, "dy"), masked, dz, a.f32(10, "dgamma"), a.f32(11, "dbeta"), eps);
-    convBackwardData(p, dz, a.f32(1, "w"), a.f32(8, "dx"));
+                   a.f32(6, "y"), a.f32(7, "dy"), scratch(0, n), dz, a.f32(10, "dgamma"), a.f32(11, "dbeta"), eps);
+    tic.lap("cb_bnrelu_bwd", shape);
     convBackwardWeights(p, a.f32(0, "x"), dz, a.f32(9, "dw"));
+    tic.lap("cb_bwd_weights", shape);
     return undef(env);
   });
 }
@@ -578,7 +617,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"convBackwardData", nullptr, JsConvBackwardData, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"convBackwardWeights", nullptr, JsConvBackwardWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"cbForward", nullptr, JsCbForward, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"cbBackward", nullptr, JsCbBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"cbBackwardParams", nullptr, JsCbBackwardParams, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dcbForward", nullptr, JsDcbForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dcbBackward", nullptr, JsDcbBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgemm", nullptr, JsSgemm, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -56,8 +56,12 @@ export interface NativeAddon {
     eps: number,
     training: boolean,
   ): void;
-  /** Fused CB backward: dx, dw, dgamma, dbeta in one call. */
-  cbBackward(...args: (Float32Array | ConvParams | number)[]): void;
+  /**
+   * Fused CB backward without the input gradient: (x, w, gamma, z, mean, variance, y, dy, dz, dw, dgamma, dbeta, p,
+   * eps) writes dw, dgamma, dbeta and dz, the gradient at the conv output, from which {@link convBackwardData} gives
+   * dx when it is needed.
+   */
+  cbBackwardParams(...args: (Float32Array | ConvParams | number)[]): void;
   /** Fused DCB forward. */
   dcbForward(...args: (Float32Array | ConvParams | number | boolean | null)[]): void;
   /** Fused DCB backward. */

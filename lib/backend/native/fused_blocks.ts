@@ -12,7 +12,8 @@ import { convParams, heapView } from "./kernels.ts";
 /** Kernel names of the fused blocks (registered only for the native backend). */
 export const FUSED_KERNELS = {
   cb: "SsdNativeCB",
-  cbGrad: "SsdNativeCBGrad",
+  cbGradParams: "SsdNativeCBGradParams",
+  cbGradInput: "SsdNativeCBGradInput",
   dcb: "SsdNativeDCB",
   dcbGrad: "SsdNativeDCBGrad",
 } as const;
@@ -84,17 +85,19 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
     return [y, z, mean, variance];
   };
 
-  const cbGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  // The CB backward in two kernels, so that the input gradient (one backward-data convolution) runs only when
+  // autograd asks for it: never for the block that reads the image.
+  const cbGradParams: tf.KernelFunc = ({ inputs, attrs, backend }) => {
     const b = backend as BackendWasm;
     const { x, kernel, gamma, z, mean, variance, y, dy } = inputs as Record<string, Info>;
     const { stride, epsilon } = attrs as unknown as BlockAttrs;
     const p = convParams(stageInfo(x.shape, kernel.shape, stride, false), 1);
-    const dx = b.makeOutput(x.shape, "float32");
+    const dz = b.makeOutput(z.shape, "float32");
     const dk = b.makeOutput(kernel.shape, "float32");
     const dg = b.makeOutput(gamma.shape, "float32");
     const db = b.makeOutput(gamma.shape, "float32");
     const v = (t: Info) => heapView(b, t);
-    addon.cbBackward(
+    addon.cbBackwardParams(
       v(x),
       v(kernel),
       v(gamma),
@@ -103,14 +106,24 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
       v(variance),
       v(y),
       v(dy),
-      v(dx),
+      v(dz),
       v(dk),
       v(dg),
       v(db),
       p,
       epsilon,
     );
-    return [dx, dk, dg, db];
+    return [dz, dk, dg, db];
+  };
+
+  const cbGradInput: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+    const b = backend as BackendWasm;
+    const { dz, kernel } = inputs as Record<string, Info>;
+    const { stride, xShape } = attrs as unknown as BlockAttrs & { xShape: number[] };
+    const p = convParams(stageInfo(xShape, kernel.shape, stride, false), 1);
+    const dx = b.makeOutput(xShape, "float32");
+    addon.convBackwardData(heapView(b, dz), heapView(b, kernel), heapView(b, dx), p);
+    return [dx];
   };
 
   const dcb: tf.KernelFunc = ({ inputs, attrs, backend }) => {
@@ -189,10 +202,24 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
 
   return [
     { kernelName: FUSED_KERNELS.cb, backendName, kernelFunc: cb },
-    { kernelName: FUSED_KERNELS.cbGrad, backendName, kernelFunc: cbGrad },
+    { kernelName: FUSED_KERNELS.cbGradParams, backendName, kernelFunc: cbGradParams },
+    { kernelName: FUSED_KERNELS.cbGradInput, backendName, kernelFunc: cbGradInput },
     { kernelName: FUSED_KERNELS.dcb, backendName, kernelFunc: dcb },
     { kernelName: FUSED_KERNELS.dcbGrad, backendName, kernelFunc: dcbGrad },
   ];
+}
+
+/** The engine's custom-gradient entry (what tf.customGrad wraps): gradients are thunks, called per needed input. */
+interface CustomKernelParams {
+  inputs: Record<number, tf.Tensor>;
+  forwardFunc: (backend: tf.KernelBackend, save: tf.GradSaveFunc) => tf.Tensor;
+  backwardsFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => Record<number, () => tf.Tensor>;
+}
+
+function runCustom(params: CustomKernelParams): tf.Tensor {
+  // runKernelFunc is private in tfjs-core's typings but is the public engine's method customGrad itself calls.
+  const engine = tf.engine() as unknown as { runKernelFunc(p: CustomKernelParams): tf.Tensor };
+  return engine.runKernelFunc(params);
 }
 
 function run(name: string, inputs: tf.NamedTensorMap, attrs: BlockAttrs): tf.Tensor[] {
@@ -229,25 +256,39 @@ export function nativeFusedBlocks(backendName: string): FusedBlocks {
         return { y: y as tf.Tensor4D, stats: [] };
       }
       let kept: tf.Tensor[] = [];
-      const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-        const [x, kernel, gamma, beta] = args as tf.Tensor[];
-        const save = args[4] as tf.GradSaveFunc;
-        const [y, z, mean, variance] = run(
-          FUSED_KERNELS.cb,
-          { x, kernel, gamma, beta, movingMean, movingVariance },
-          attrs,
-        );
-        save([x, kernel, gamma, z, mean, variance, y]);
-        kept = [tf.keep(mean), tf.keep(variance)];
-        return {
-          value: y,
-          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-            const [x, kernel, gamma, z, mean, variance, y] = saved;
-            return run(FUSED_KERNELS.cbGrad, { x, kernel, gamma, z, mean, variance, y, dy }, attrs);
-          },
-        };
-      });
-      const y = f(x, kernel, gamma, beta) as tf.Tensor4D;
+      // Not tf.customGrad: it computes every input's gradient eagerly, and autograd never needs the image's. The
+      // engine's own form of it takes one thunk per input and calls only those on a path to the requested variables.
+      const y = runCustom({
+        inputs: { 0: x, 1: kernel, 2: gamma, 3: beta },
+        forwardFunc: (_backend, save) => {
+          const [y, z, mean, variance] = run(
+            FUSED_KERNELS.cb,
+            { x, kernel, gamma, beta, movingMean, movingVariance },
+            attrs,
+          );
+          save([x, kernel, gamma, z, mean, variance, y]);
+          kept = [tf.keep(mean), tf.keep(variance)];
+          return y;
+        },
+        backwardsFunc: (dy, saved) => {
+          const [x, kernel, gamma, z, mean, variance, y] = saved;
+          const [dz, dk, dg, db] = run(
+            FUSED_KERNELS.cbGradParams,
+            { x, kernel, gamma, z, mean, variance, y, dy },
+            attrs,
+          );
+          return {
+            0: () => {
+              const [dx] = run(FUSED_KERNELS.cbGradInput, { dz, kernel }, { ...attrs, xShape: x.shape } as BlockAttrs);
+              dz.dispose();
+              return dx;
+            },
+            1: () => dk,
+            2: () => dg,
+            3: () => db,
+          };
+        },
+      }) as tf.Tensor4D;
       return { y, stats: asStats(kept) };
     },
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { fusedBlocksFor } from "../../model/fused.ts";
 import { addonBuilt, loadAddon } from "./addon.ts";
-import { nativeFusedBlocks } from "./fused_blocks.ts";
+import { FUSED_KERNELS, nativeFusedBlocks } from "./fused_blocks.ts";
 import { NATIVE_BACKEND } from "./kernels.ts";
 import { loadNative } from "./native.ts";
 import { onBackends, relErr } from "./testing.ts";
@@ -124,6 +124,59 @@ Deno.test({
         }
       }
     }
+  },
+});
+
+Deno.test({
+  name: "fused CB: the input gradient runs only when autograd needs it (never for the image); values still match",
+  ignore,
+  async fn() {
+    await tf.setBackend("cpu");
+    assert.equal((await loadNative()).ok, true);
+    const x = tf.randomNormal([2, 15, 20, 3], 0, 1, "float32", 21) as tf.Tensor4D;
+    const k1 = tf.randomNormal([3, 3, 3, 6], 0, 0.3, "float32", 22) as tf.Tensor4D;
+    const k2 = tf.randomNormal([3, 3, 6, 5], 0, 0.3, "float32", 23) as tf.Tensor4D;
+    const p1 = bnParams(6, 24), p2 = bnParams(5, 28);
+    const r = tf.randomUniform([2, 4, 5, 5], -1, 1, "float32", 29);
+    // Two chained CBs (stride 2 each: 15x20 -> 8x10 -> 4x5); gradients of the parameters only, as an optimizer asks.
+    const loss = (k1: tf.Tensor, g1: tf.Tensor, b1: tf.Tensor, k2: tf.Tensor) => {
+      const q1 = [g1, b1, p1[2], p1[3]], q2 = [p2[0], p2[1], p2[2], p2[3]];
+      const opts = { stride: 2 as const, training: true, epsilon: EPS };
+      if (tf.getBackend() !== NATIVE_BACKEND) {
+        const a = plainCB(x, k1 as tf.Tensor4D, q1, 2, true).y as tf.Tensor4D;
+        return plainCB(a, k2 as tf.Tensor4D, q2, 2, true).y.mul(r).sum();
+      }
+      const a = fused.convBnRelu(x, k1 as tf.Tensor4D, bn(q1), opts);
+      tf.dispose(a.stats.flatMap((s) => [s.mean, s.variance]));
+      const b = fused.convBnRelu(a.y, k2 as tf.Tensor4D, bn(q2), opts);
+      tf.dispose(b.stats.flatMap((s) => [s.mean, s.variance]));
+      return b.y.mul(r).sum();
+    };
+    const params = [k1, p1[0], p1[1], k2];
+    const gradsOf = () => tf.grads(loss)(params);
+    const [ref, got] = await onBackends(["cpu", NATIVE_BACKEND], gradsOf);
+    const names = ["dk1", "dgamma1", "dbeta1", "dk2"];
+    for (let i = 0; i < names.length; i++) {
+      const e = relErr(got[i], ref[i]);
+      assert.ok(e <= 1e-4, `chained CB ${names[i]}: relative error ${e}`);
+    }
+    await tf.setBackend(NATIVE_BACKEND);
+    const inputGradCalls = async (f: () => tf.Tensor[]) => {
+      const info = await tf.profile(() => tf.dispose(f()));
+      return info.kernels.filter((k) => k.name === FUSED_KERNELS.cbGradInput).length;
+    };
+    // Only the second block's input gradient is on the path to k1, gamma1, beta1; the image's is never computed.
+    assert.equal(await inputGradCalls(gradsOf), 1);
+    // Asking for the image's gradient too computes both.
+    assert.equal(
+      await inputGradCalls(() => tf.grads((x: tf.Tensor, k: tf.Tensor) => loss(k, p1[0], p1[1], k2))([x, k1])),
+      2,
+    );
+    gradsOf().forEach((t) => t.dispose());
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) tf.dispose(gradsOf());
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([x, k1, k2, r, ...p1, ...p2]);
   },
 });
 
