@@ -28,7 +28,7 @@ console.log(ctx.banner);
 // ## The run
 //
 // Under `full`: the evaluated SSDv2 run (4 branches) with the longest schedule in `results/`, preferring the
-// paper-schedule ablation run, then the backbone run, then the quick runs. Runs on generated data are never
+// paper-schedule ablation run, then the backbone run, then the short-schedule and quick runs. Runs on generated data are never
 // shown under `full`.
 
 // %%

@@ -10,7 +10,7 @@
 // speed.
 //
 // `deno task backbones --profile paper` trains `experiments/backbones/<trunk>.json` (100 epochs) into
-// `results/backbones/`; `--profile quick` trains 3 epochs on 192 images into `results/backbones/quick/`. Under
+// `results/backbones/`; `--profile quick` trains 3 epochs on 1,536 images into `results/backbones/quick/`. Under
 // `full` this notebook reads those run folders (paper schedule first, and says which); under `smoke` it trains
 // four 1-epoch runs on generated images.
 //

@@ -13,11 +13,12 @@ import { frameTable, show, tableBundle } from "./display.ts";
 import { listRuns, pickRun, type RunFolder, type RunQuery } from "./runs.ts";
 import { type SmokeRunOptions, trainSmokeRun } from "./smoke.ts";
 
-/** Experiments searched for the SSDv2 (4-branch) run, best first: paper schedules, then the quick runs. */
+/** Experiments searched for the SSDv2 (4-branch) run, best first: paper schedules, the short one, the quick runs. */
 export const SSDV2_RUN_EXPERIMENTS: readonly string[] = Object.freeze([
   "ablation",
   "backbones",
   "default",
+  "ablation/short",
   "ablation/quick",
   "backbones/quick",
 ]);
@@ -62,14 +63,22 @@ export interface RunGrid<K> {
   command: string;
   /** The missing keys in words, e.g. `with 1, 2 branch(es)`. */
   missing: (keys: K[]) => string;
-  /** Appended to the note that the quick runs are shown, e.g. `, which say little about Table 2`. */
+  /** Appended to the note that shorter-schedule runs are shown, e.g. `, which say little about Table 2`. */
   quickCaveat: string;
+  /** The grid's profiles besides `paper`, best first (default `["quick"]`); their runs live in `<command>/<profile>/`. */
+  profiles?: readonly string[];
 }
 
+/** How a note names the runs of each shorter profile. */
+export const PROFILE_WORDS: Readonly<Record<string, string>> = {
+  short: "SHORT-schedule runs (12 epochs on all training images, not the paper's 100)",
+  quick: "QUICK runs (3 epochs on 1,536 training images)",
+};
+
 /**
- * Picks the grid's runs among `found`: the complete set of paper-schedule runs (`<command>/`), else the complete set
- * of quick runs (`<command>/quick/`), else the (incomplete) quick set. `notes` say what is missing and when the quick
- * runs stand in.
+ * Picks the grid's runs among `found`: the complete set of paper-schedule runs (`<command>/`), else the first
+ * complete set of a shorter profile (`<command>/<profile>/`, in the grid's order), else the (incomplete) last set.
+ * `notes` say what is missing and when shorter-schedule runs stand in.
  */
 export function pickGridRuns<K>(
   found: readonly RunFolder[],
@@ -77,21 +86,22 @@ export function pickGridRuns<K>(
 ): { runs: (RunFolder | null)[]; notes: string[] } {
   const notes: string[] = [];
   let runs: (RunFolder | null)[] = [];
-  for (const experiment of [grid.command, `${grid.command}/quick`]) {
+  for (const profile of ["paper", ...(grid.profiles ?? ["quick"])]) {
+    const experiment = profile === "paper" ? grid.command : `${grid.command}/${profile}`;
     runs = grid.keys.map((k) => pickRun(found, { ...grid.query(k), experiments: [experiment] }));
     const missing = grid.keys.filter((_, i) => runs[i] === null);
     if (missing.length === 0) {
-      if (experiment !== grid.command) {
+      if (profile !== "paper") {
         notes.push(
-          `NOTE: no complete set of paper-schedule runs in results/${grid.command}/; showing the QUICK runs ` +
-            `(3 epochs on 192 images)${grid.quickCaveat}.`,
+          `NOTE: no complete set of paper-schedule runs in results/${grid.command}/; showing the ` +
+            `${PROFILE_WORDS[profile] ?? `${profile} runs`}${grid.quickCaveat}.`,
         );
       }
       break;
     }
     notes.push(
       `MISSING in results/${experiment}/: evaluated real-data runs ${grid.missing(missing)} ` +
-        `(train them with \`deno task ${grid.command} --profile ${experiment === grid.command ? "paper" : "quick"}\`)`,
+        `(train them with \`deno task ${grid.command} --profile ${profile}\`)`,
     );
   }
   return { runs, notes };

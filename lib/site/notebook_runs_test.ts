@@ -49,7 +49,7 @@ Deno.test("pickGridRuns: an incomplete paper set falls back to the quick set and
     "MISSING in results/ablation/: evaluated real-data runs with 1 branch(es) " +
     "(train them with `deno task ablation --profile paper`)",
     "NOTE: no complete set of paper-schedule runs in results/ablation/; showing the QUICK runs " +
-    "(3 epochs on 192 images), which say little.",
+    "(3 epochs on 1,536 training images), which say little.",
   ]);
 });
 
@@ -66,6 +66,21 @@ Deno.test("pickGridRuns: with neither set complete, the quick runs found and two
     /^MISSING in results\/ablation\/: evaluated real-data runs with 1, 2 branch\(es\).*--profile paper/,
   );
   assert.match(notes[1], /^MISSING in results\/ablation\/quick\/: .* with 1 branch\(es\).*--profile quick/);
+});
+
+Deno.test("pickGridRuns: with profiles [short, quick], a complete short set comes before the quick one", () => {
+  const found = [
+    run("ablation", "b1", { trunk: "ssdv2", branches: 1 }),
+    run("ablation/short", "s1", { trunk: "ssdv2", branches: 1 }),
+    run("ablation/short", "s2", { trunk: "ssdv2", branches: 2 }),
+    run("ablation/quick", "q1", { trunk: "ssdv2", branches: 1 }),
+    run("ablation/quick", "q2", { trunk: "ssdv2", branches: 2 }),
+  ];
+  const { runs, notes } = pickGridRuns(found, { ...GRID, profiles: ["short", "quick"] });
+  assert.deepEqual(runs.map((r) => r?.runId), ["s1", "s2"]);
+  assert.equal(notes.length, 2);
+  assert.match(notes[0], /^MISSING in results\/ablation\/: .* with 2 branch\(es\).*--profile paper/);
+  assert.match(notes[1], /^NOTE: .*showing the SHORT-schedule runs \(12 epochs/);
 });
 
 async function resultsFixture(): Promise<string> {
