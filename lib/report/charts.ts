@@ -44,6 +44,25 @@ export function downsampleIndices(n: number, maxPoints: number): number[] {
 }
 
 /**
+ * The points that shape a P-R curve: each true positive (where recall rises, precision peaks) and the point just
+ * before it (the bottom of the saw-tooth), plus the first and last; evenly thinned to `maxPoints` only when there
+ * are more. Thinning by rank alone would merge the few high-precision points at the head of the ranking.
+ */
+export function prCurveIndices(recall: readonly number[], maxPoints: number): number[] {
+  const n = recall.length;
+  if (n === 0) return [];
+  const keep = new Set<number>([0, n - 1]);
+  for (let i = 1; i < n; i++) {
+    if (recall[i] > recall[i - 1]) {
+      keep.add(i - 1);
+      keep.add(i);
+    }
+  }
+  const corners = [...keep].sort((a, b) => a - b);
+  return downsampleIndices(corners.length, maxPoints).map((k) => corners[k]);
+}
+
+/**
  * P-R curves, one line per class, AP in the legend. Classes without ground truth are left out. `envelope` plots
  * the monotone (interpolated) precision, whose area is the all-point AP, instead of the raw precision.
  */
@@ -57,7 +76,7 @@ export function prChartSpec(
     if (c.ap === null) continue;
     const cls = `${c.name} (AP ${(c.ap * 100).toFixed(2)}%)`;
     const p = options.envelope ? c.interpolated : c.precision;
-    for (const i of downsampleIndices(c.recall.length, maxPoints)) {
+    for (const i of prCurveIndices(c.recall, maxPoints)) {
       values.push({ cls, recall: c.recall[i], precision: p[i] });
     }
   }
@@ -75,7 +94,7 @@ export function prChartSpec(
         field: "cls",
         type: "nominal",
         title: "Class (AP@0.5)",
-        legend: { orient: "bottom-left", labelLimit: 0 },
+        legend: { orient: "right", labelLimit: 0 },
       },
     },
   };

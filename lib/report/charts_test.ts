@@ -8,6 +8,7 @@ import {
   compileSpec,
   downsampleIndices,
   prChartSpec,
+  prCurveIndices,
   renderSvg,
   saveChart,
   svgToPng,
@@ -41,6 +42,17 @@ const runs: RunSummary[] = [1, 2, 3, 4].map((b) => ({
 
 // deno-lint-ignore no-explicit-any
 const valuesOf = (spec: VlSpec): any[] => (spec.data as { values: unknown[] }).values;
+
+Deno.test("prCurveIndices: keeps every true positive and the point before it, then thins evenly", () => {
+  // ranks: TP FP FP TP FP TP -> recall steps at 0, 3 and 5
+  const recall = [1 / 3, 1 / 3, 1 / 3, 2 / 3, 2 / 3, 1];
+  assert.deepEqual(prCurveIndices(recall, 100), [0, 2, 3, 4, 5]);
+  assert.deepEqual(prCurveIndices(recall, 2), [0, 5]);
+  assert.deepEqual(prCurveIndices([], 10), []);
+  // 1,000 false positives after one true positive collapse to the two ends of the run.
+  const flat = [0.5, ...Array(1000).fill(0.5), 1];
+  assert.deepEqual(prCurveIndices(flat, 400), [0, 1000, 1001]);
+});
 
 Deno.test("downsampleIndices: evenly spaced ranks, first and last kept", () => {
   assert.deepEqual(downsampleIndices(10, 4), [0, 3, 6, 9]);
