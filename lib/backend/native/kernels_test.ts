@@ -29,11 +29,12 @@ Deno.test({
     await tf.setBackend("cpu");
     assert.equal((await loadNative()).ok, true);
     const explicit: Pad = [[0, 0], [1, 1], [1, 1], [0, 0]];
+    const pads: Pad[] = ["same", "valid", explicit];
     let cases = 0;
     for (const depthwise of [false, true]) {
       for (const k of [1, 3]) {
         for (const stride of [1, 2]) {
-          for (const pad of ["same", "valid", explicit] as Pad[]) {
+          for (const pad of pads) {
             for (const batch of [1, 8]) {
               for (const [h, w] of [[15, 20], [8, 10]]) {
                 const cin = 6, cout = depthwise ? 6 : 10;
@@ -43,7 +44,7 @@ Deno.test({
                   ["cpu", NATIVE_BACKEND],
                   () => convAndGrads(depthwise, x, f, stride, pad),
                 );
-                const what = `${depthwise ? "depthwise" : "conv"} ${k}x${k} s${stride} ${
+                const what: string = `${depthwise ? "depthwise" : "conv"} ${k}x${k} s${stride} ${
                   JSON.stringify(pad)
                 } b${batch} ${h}x${w}`;
                 for (let i = 0; i < 3; i++) {
