@@ -169,7 +169,7 @@ Deno.test({
     assert.equal(await inputGradCalls(gradsOf), 1);
     // Asking for the image's gradient too computes both.
     assert.equal(
-      await inputGradCalls(() => tf.grads((x: tf.Tensor, k: tf.Tensor) => loss(k, p1[0], p1[1], k2))([x, k1])),
+      await inputGradCalls(() => tf.grads((_x: tf.Tensor, k: tf.Tensor) => loss(k, p1[0], p1[1], k2))([x, k1])),
       2,
     );
     gradsOf().forEach((t) => t.dispose());
