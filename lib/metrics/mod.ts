@@ -15,7 +15,7 @@ export type {
   VocClassAp,
 } from "./types.ts";
 export { boxArea, boxIou } from "./iou.ts";
-export { ap11Point, apAllPoint, rankByScore, vocCurve } from "./voc.ts";
+export { ap11Point, apAllPoint, prCornerIndices, rankByScore, thinPrCurve, vocCurve } from "./voc.ts";
 export type { VocCurveOptions } from "./voc.ts";
 export { COCO_AREA_RANGES, COCO_IOU_THRESHOLDS, COCO_RECALL_POINTS, cocoClassTable, cocoEvaluate } from "./coco.ts";
 export type { CocoClassTable, CocoEvalOptions } from "./coco.ts";

@@ -124,3 +124,39 @@ export function vocCurve(
     ap11: npos > 0 ? ap11Point(recall, precision) : null,
   };
 }
+
+/**
+ * The ranks that shape a P-R curve: each true positive (where recall rises and precision peaks) and the rank just
+ * before it (the bottom of the saw-tooth), plus the first and the last rank. Both APs of the curve kept at these
+ * ranks equal those of the whole curve, since the best precision at any recall level is reached at a true positive.
+ */
+export function prCornerIndices(recall: readonly number[]): number[] {
+  const n = recall.length;
+  if (n === 0) return [];
+  const keep = new Set<number>([0, n - 1]);
+  for (let i = 1; i < n; i++) {
+    if (recall[i] > recall[i - 1]) {
+      keep.add(i - 1);
+      keep.add(i);
+    }
+  }
+  return [...keep].sort((a, b) => a - b);
+}
+
+/**
+ * A P-R curve kept at its {@link prCornerIndices}: the same AP values in a small fraction of the size (a run's
+ * curve over 186,000 ranked detections shrinks from 18 MB of JSON to about 2,000 points). `rankedDetections` keeps
+ * the length of the full ranking.
+ */
+export function thinPrCurve(curve: PrCurve): PrCurve & { rankedDetections: number } {
+  const idx = prCornerIndices(curve.recall);
+  const pick = (xs: readonly number[]) => idx.map((i) => xs[i]);
+  return {
+    ...curve,
+    scores: pick(curve.scores),
+    recall: pick(curve.recall),
+    precision: pick(curve.precision),
+    interpolated: pick(curve.interpolated),
+    rankedDetections: curve.recall.length,
+  };
+}

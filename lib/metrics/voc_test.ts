@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Box } from "../types.ts";
 import { Rng } from "../util/rng.ts";
 import type { GroundTruthImage, ImageDetection } from "./types.ts";
-import { ap11Point, apAllPoint, rankByScore, vocCurve } from "./voc.ts";
+import { ap11Point, apAllPoint, prCornerIndices, rankByScore, thinPrCurve, vocCurve } from "./voc.ts";
 
 const close = (a: number | null, b: number, tol = 1e-12) =>
   assert.ok(a !== null && Math.abs(a - b) <= tol, `expected ${b}, got ${a}`);
@@ -206,4 +206,29 @@ Deno.test("vocCurve: agrees with a slow implementation on random data (with ties
     }
   }
   assert.ok(compared > 300, `only ${compared} class cases had ground truth`);
+});
+
+Deno.test("thinPrCurve: keeps the corner ranks, and both APs of the thinned curve equal the full curve's", () => {
+  const rng = new Rng(11);
+  for (let trial = 0; trial < 50; trial++) {
+    const n = 5 + rng.int(0, 300), npos = 1 + rng.int(0, 40);
+    const recall: number[] = [], precision: number[] = [], scores: number[] = [];
+    let tp = 0;
+    for (let i = 0; i < n; i++) {
+      if (tp < npos && rng.chance(0.3)) tp++;
+      recall.push(tp / npos);
+      precision.push(tp / (i + 1));
+      scores.push(1 - i / n);
+    }
+    const interpolated = precision.map((_, i) => Math.max(...precision.slice(i)));
+    const curve = { name: "c", npos, scores, recall, precision, interpolated, ap: null, ap11: null };
+    const thin = thinPrCurve(curve);
+    assert.equal(thin.rankedDetections, n);
+    assert.ok(thin.recall.length <= Math.min(n, 2 * tp + 2));
+    assert.ok(Math.abs(apAllPoint(thin.recall, thin.precision) - apAllPoint(recall, precision)) < 1e-12);
+    assert.ok(Math.abs(ap11Point(thin.recall, thin.precision) - ap11Point(recall, precision)) < 1e-12);
+  }
+  // TP FP FP TP FP TP: ranks 0, 2, 3, 4, 5 stay (rank 1 is the inside of a run of false positives).
+  assert.deepEqual(prCornerIndices([1 / 3, 1 / 3, 1 / 3, 2 / 3, 2 / 3, 1]), [0, 2, 3, 4, 5]);
+  assert.deepEqual(prCornerIndices([]), []);
 });

@@ -8,6 +8,7 @@ import { Resvg } from "@resvg/resvg-js";
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { PrCurve } from "../metrics/types.ts";
+import { prCornerIndices } from "../metrics/voc.ts";
 import { isGeneratedData, PAPER_TABLE2_MAP, type RunSummary } from "./summary.ts";
 
 /** A Vega-Lite spec as plain JSON. */
@@ -44,21 +45,12 @@ export function downsampleIndices(n: number, maxPoints: number): number[] {
 }
 
 /**
- * The points that shape a P-R curve: each true positive (where recall rises, precision peaks) and the point just
- * before it (the bottom of the saw-tooth), plus the first and last; evenly thinned to `maxPoints` only when there
- * are more. Thinning by rank alone would merge the few high-precision points at the head of the ranking.
+ * The points of a P-R curve worth drawing: its corners (lib/metrics `prCornerIndices`), evenly thinned to
+ * `maxPoints` only when there are more. Thinning by rank alone would merge the few high-precision points at the head
+ * of the ranking into one straight segment.
  */
 export function prCurveIndices(recall: readonly number[], maxPoints: number): number[] {
-  const n = recall.length;
-  if (n === 0) return [];
-  const keep = new Set<number>([0, n - 1]);
-  for (let i = 1; i < n; i++) {
-    if (recall[i] > recall[i - 1]) {
-      keep.add(i - 1);
-      keep.add(i);
-    }
-  }
-  const corners = [...keep].sort((a, b) => a - b);
+  const corners = prCornerIndices(recall);
   return downsampleIndices(corners.length, maxPoints).map((k) => corners[k]);
 }
 

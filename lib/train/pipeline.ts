@@ -11,7 +11,7 @@ import { OBJECT_CLASSES } from "../types.ts";
 import { Rng } from "../util/rng.ts";
 import { matchBatch } from "../detect/mod.ts";
 import { multiboxLoss } from "../loss/mod.ts";
-import { metricsSummary } from "../metrics/mod.ts";
+import { metricsSummary, thinPrCurve } from "../metrics/mod.ts";
 import { batches } from "../data/loader.ts";
 import {
   dataChecksum,
@@ -219,7 +219,8 @@ export async function writeEvaluation(
       class: name,
       split: info.split,
       data: info.data.label,
-      ...result.pr[name],
+      // The corner ranks keep both APs exact; the full ranking would be tens of MB per class.
+      ...thinPrCurve(result.pr[name]),
     });
   }
 }

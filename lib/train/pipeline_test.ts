@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { generatePriors } from "../detect/mod.ts";
+import { apAllPoint } from "../metrics/mod.ts";
 import { readCheckpointIndex } from "./checkpoint.ts";
 import { loadConfig } from "./config.ts";
 import { readJson } from "./files.ts";
@@ -85,7 +86,15 @@ Deno.test("runExperiment end to end on generated data: trains, is killed, resume
     const speed = metrics.speed as { images: number; evalImgPerSec: number; forwardImgPerSec: number };
     assert.equal(speed.images, 6);
     assert.ok(speed.evalImgPerSec > 0 && speed.forwardImgPerSec >= speed.evalImgPerSec);
-    const pr = await readJson<{ class: string; recall: number[]; data: string }>(`${first.runDir}/pr_face.json`);
+    const pr = await readJson<
+      { class: string; recall: number[]; precision: number[]; data: string; rankedDetections: number }
+    >(
+      `${first.runDir}/pr_face.json`,
+    );
+    // Stored at its corner ranks: shorter than the ranking, the same AP as metrics.json.
+    assert.ok(pr.recall.length <= pr.rankedDetections);
+    const faceAp = (metrics.voc as Record<string, { ap: number }>).face.ap;
+    assert.ok(Math.abs(apAllPoint(pr.recall, pr.precision) - faceAp) < 1e-9);
     assert.equal(pr.class, "face");
     assert.equal(pr.data, "generated");
     const prov = await readJson<Provenance>(`${first.runDir}/provenance.json`);
