@@ -9,7 +9,7 @@
 //
 // `deno task ablation --profile paper` trains the four configs `experiments/ablation/branches-k.json` with the
 // paper's 100-epoch schedule into `results/ablation/`; `--profile short` trains 12 epochs on all training images
-// into `results/ablation/short/` (about an hour for the four on 2 cores with the native backend); `--profile quick`
+// into `results/ablation/short/` (80 minutes for the four on 2 cores with the native backend); `--profile quick`
 // trains 3 epochs on 1,536 images into `results/ablation/quick/` (a pipeline check, far from converged). Under `full`
 // this notebook reads those run folders (paper schedule first, then short, then quick, and it says which). Under
 // `smoke` it trains four 1-epoch runs on generated images.
