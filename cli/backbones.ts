@@ -1,16 +1,22 @@
 /**
- * `deno task backbones [--profile quick|paper] [--data DIR]`: trains the four trunks with the same priors, heads,
+ * `deno task backbones [--profile quick|short|paper] [--data DIR]`: trains the four trunks with the same priors, heads,
  * loss and schedule, then writes `results/backbones/backbones.{csv,md}` and its chart.
  * @module
  */
 import { runGrid } from "../lib/train/mod.ts";
 import { gridMain } from "./grid_command.ts";
 
-const HELP = `usage: deno task backbones [--profile quick|paper] [--data DIR] [--results DIR]
+const HELP = `usage: deno task backbones [--profile quick|short|paper] [--data DIR] [--results DIR] [--fresh]
 
-Runs experiments/quick/backbone-{ssdv2,slim,rfb,aizoo}.json (profile quick, the default) or
-experiments/backbones/{ssdv2,slim,rfb,aizoo}.json (profile paper), then writes backbones.{csv,md} into results/backbones/ (paper) or results/backbones/<profile>/
-and backbones_chart.{svg,png}: mAP, parameters, MACs, inference FPS and training images/s per trunk.`;
+Runs experiments/quick/backbone-{ssdv2,slim,rfb,aizoo}.json (profile quick, the default: about 12 minutes on 2
+CPU cores), experiments/short/backbone-{ssdv2,slim,rfb,aizoo}.json (profile short: all data, 12 epochs, about 20
+minutes a trunk) or experiments/backbones/{ssdv2,slim,rfb,aizoo}.json (profile paper), then writes
+backbones.{csv,md} into results/backbones/ (paper) or results/backbones/<profile>/ and backbones_chart.{svg,png}:
+mAP, parameters, MACs, inference FPS and training images/s per trunk.
+
+A config that already has a finished run folder under the results root (same config apart from its name,
+experiment and description, same data checksum) is reused: the ssdv2 row of a profile is the 4-branch run of the
+ablation of the same profile. An unfinished one is resumed from its last checkpoint; --fresh trains anew.`;
 
 if (import.meta.main) {
   Deno.exit(

@@ -14,6 +14,8 @@ export interface GridArgs {
   data?: string;
   /** `--results` (default `results`). */
   resultsDir: string;
+  /** `--fresh`: train every config anew instead of reusing or resuming matching run folders. */
+  fresh: boolean;
 }
 
 /** What one grid command is. */
@@ -42,6 +44,7 @@ export function parseGridArgs(args: string[], options: { profiles: boolean }): G
       ...(options.profiles ? { profile: { type: "string" as const, default: "quick" } } : {}),
       data: { type: "string" },
       results: { type: "string", default: "results" },
+      fresh: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -49,6 +52,7 @@ export function parseGridArgs(args: string[], options: { profiles: boolean }): G
     profile: (values as { profile?: string }).profile ?? "quick",
     data: values.data,
     resultsDir: values.results!,
+    fresh: values.fresh!,
     help: values.help!,
   };
 }

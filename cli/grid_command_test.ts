@@ -6,12 +6,24 @@ Deno.test("parseGridArgs: defaults quick / results; --profile only where the com
     profile: "quick",
     data: undefined,
     resultsDir: "results",
+    fresh: false,
     help: false,
   });
+  assert.deepEqual(
+    parseGridArgs(["--profile", "paper", "--data", "/d", "--results", "/r", "--fresh", "-h"], { profiles: true }),
+    {
+      profile: "paper",
+      data: "/d",
+      resultsDir: "/r",
+      fresh: true,
+      help: true,
+    },
+  );
   assert.deepEqual(parseGridArgs(["--profile", "paper", "--data", "/d", "--results", "/r", "-h"], { profiles: true }), {
     profile: "paper",
     data: "/d",
     resultsDir: "/r",
+    fresh: false,
     help: true,
   });
   assert.equal(parseGridArgs(["--data", "/d"], { profiles: false }).profile, "quick");
@@ -55,7 +67,7 @@ Deno.test("gridMain: runs with the parsed options; a failure is one '<name>: <me
     },
   }, c.io);
   assert.equal(ok, 0);
-  assert.deepEqual(seen, [{ profile: "short", data: undefined, resultsDir: "results" }]);
+  assert.deepEqual(seen, [{ profile: "short", data: undefined, resultsDir: "results", fresh: false }]);
   const bad = await gridMain([], {
     name: "backbones",
     help: "",

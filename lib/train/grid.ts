@@ -1,12 +1,19 @@
 /**
  * Grids of runs: the Table 2 ablation (1..4 branches) and the backbone comparison, each in a `quick` profile
- * (sized for 2 CPU cores), a `short` one (the ablation only: all data, 12 epochs) and a `paper` profile (the paper's schedule); every config is trained in turn, then the
- * comparison table and chart are written beside the runs.
+ * (sized for 2 CPU cores), a `short` one (all data, 12 epochs) and a `paper` profile (the paper's schedule); every
+ * config is trained in turn, then the comparison table and chart are written beside the runs.
+ *
+ * A grid never trains twice what it already has: a finished run folder anywhere under the results root with the
+ * same config (labels aside) and the same data checksum is reused, and an unfinished one is resumed from its last
+ * checkpoint. So a multi-hour profile can be stopped and started again, and the SSDv2 row of the backbone grid is
+ * the 4-branch run of the ablation grid of the same profile.
  * @module
  */
-import { runConfigFile } from "./pipeline.ts";
+import { loadConfig, type RunConfig, validateConfig } from "./config.ts";
+import { loadRunData, runExperiment } from "./pipeline.ts";
 import { writeAblationReport, writeBackboneReport, writeRunReports } from "./reports.ts";
-import { writeJsonAtomic } from "./files.ts";
+import { exists, readJson, writeJsonAtomic } from "./files.ts";
+import { missingRunFiles, type Provenance, readProvenance } from "./run.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -19,6 +26,7 @@ export const GRIDS: Readonly<Record<"ablation" | "backbones", Readonly<Record<st
   },
   backbones: {
     quick: ["ssdv2", "slim", "rfb", "aizoo"].map((t) => `experiments/quick/backbone-${t}.json`),
+    short: ["ssdv2", "slim", "rfb", "aizoo"].map((t) => `experiments/short/backbone-${t}.json`),
     paper: ["ssdv2", "slim", "rfb", "aizoo"].map((t) => `experiments/backbones/${t}.json`),
   },
 };
@@ -28,8 +36,94 @@ export interface GridOptions {
   profile: string;
   data?: string;
   resultsDir: string;
+  /** Train every config anew instead of reusing or resuming matching run folders. */
+  fresh?: boolean;
   /** Where messages go; default console.log. */
   log?: (line: string) => void;
+}
+
+/**
+ * What decides the numbers a run produces: its config without the labels (`name`, `experiment`, `description`),
+ * as JSON with sorted keys.
+ */
+export function runIdentity(config: RunConfig): string {
+  const { name: _n, experiment: _e, description: _d, ...rest } = config;
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sorted) : v !== null && typeof v === "object"
+      ? Object.fromEntries(
+        Object.keys(v as Record<string, unknown>).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+      )
+      : v;
+  return JSON.stringify(sorted(rest));
+}
+
+/** A run folder {@link findReusableRun} found. */
+export interface ReusableRun {
+  runDir: string;
+  /** Trained to the end with every contract file present (else it has a checkpoint to resume from). */
+  finished: boolean;
+}
+
+/** Run folders under `root` (folders holding config.json and provenance.json), depth-first, at most `depth` deep. */
+async function runFolders(root: string, depth = 4): Promise<string[]> {
+  const found: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(root)];
+  } catch {
+    return found;
+  }
+  if (entries.some((e) => e.name === "config.json") && entries.some((e) => e.name === "provenance.json")) {
+    return [root];
+  }
+  if (depth === 0) return found;
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (e.isDirectory && !e.name.startsWith(".") && !e.name.startsWith("_")) {
+      found.push(...await runFolders(`${root}/${e.name}`, depth - 1));
+    }
+  }
+  return found;
+}
+
+/**
+ * Finds a run folder under `resultsDir` that computed (or was computing) `config` on data with `checksum`: the
+ * newest finished one, else the newest unfinished one that has a checkpoint; null when there is none. Folders
+ * whose config or provenance cannot be read are passed over. A checksum that was not computed never matches.
+ */
+export async function findReusableRun(
+  resultsDir: string,
+  config: RunConfig,
+  checksum: string,
+): Promise<ReusableRun | null> {
+  if (!/^[0-9a-f]{16,}$/.test(checksum)) return null;
+  const want = runIdentity(config);
+  const finished: string[] = [];
+  const unfinished: string[] = [];
+  for (const dir of await runFolders(resultsDir)) {
+    let provenance: Provenance;
+    try {
+      const c = validateConfig(await readJson(`${dir}/config.json`), { file: `${dir}/config.json` });
+      if (runIdentity(c) !== want) continue;
+      provenance = await readProvenance(dir);
+    } catch {
+      continue;
+    }
+    if (provenance.data?.checksum !== checksum) continue;
+    if (provenance.end && (await missingRunFiles(dir)).length === 0) finished.push(dir);
+    else if (await exists(`${dir}/checkpoints`) && [...Deno.readDirSync(`${dir}/checkpoints`)].length > 0) {
+      unfinished.push(dir);
+    }
+  }
+  // Run ids end in a UTC time stamp, so within one experiment the name order is the time order.
+  const newest = (dirs: string[]) => dirs.sort((a, b) => runStamp(a).localeCompare(runStamp(b))).at(-1)!;
+  if (finished.length > 0) return { runDir: newest(finished), finished: true };
+  if (unfinished.length > 0) return { runDir: newest(unfinished), finished: false };
+  return null;
+}
+
+/** The `YYYYMMDD-HHMMSS` stamp at the end of a run id ("" when there is none). */
+function runStamp(dir: string): string {
+  return /(\d{8}-\d{6})$/.exec(dir)?.[1] ?? "";
 }
 
 /** What {@link runGrid} produced. */
@@ -56,7 +150,24 @@ export async function runGrid(kind: "ablation" | "backbones", options: GridOptio
   const started = Date.now();
   for (const [i, rel] of configs.entries()) {
     log(`[${kind} ${options.profile}] ${i + 1}/${configs.length}: ${rel}`);
-    const outcome = await runConfigFile(`${REPO}/${rel}`, { data: options.data, resultsDir: options.resultsDir });
+    const config = await loadConfig(`${REPO}/${rel}`);
+    let found: ReusableRun | null = null;
+    if (!options.fresh) {
+      const data = await loadRunData(config, { data: options.data });
+      found = await findReusableRun(options.resultsDir, config, data.provenance.checksum);
+    }
+    if (found?.finished) {
+      log(
+        `[${kind} ${options.profile}] reusing ${found.runDir}: same config and data checksum, finished (--fresh retrains)`,
+      );
+      labels.add((await readProvenance(found.runDir)).data.label);
+      runDirs.push(found.runDir);
+      continue;
+    }
+    if (found) log(`[${kind} ${options.profile}] resuming ${found.runDir} from its last checkpoint`);
+    const outcome = found
+      ? await runExperiment(null, { data: options.data, resultsDir: options.resultsDir, resume: found.runDir })
+      : await runExperiment(config, { data: options.data, resultsDir: options.resultsDir });
     labels.add(outcome.provenance.data.label);
     await writeRunReports(outcome.runDir);
     runDirs.push(outcome.runDir);
