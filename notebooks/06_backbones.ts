@@ -10,9 +10,12 @@
 // speed.
 //
 // `deno task backbones --profile paper` trains `experiments/backbones/<trunk>.json` (100 epochs) into
-// `results/backbones/`; `--profile quick` trains 3 epochs on 1,536 images into `results/backbones/quick/`. Under
-// `full` this notebook reads those run folders (paper schedule first, and says which); under `smoke` it trains
-// four 1-epoch runs on generated images.
+// `results/backbones/`; `--profile short` trains 12 epochs on all training images into `results/backbones/short/`
+// and `--profile quick` 3 epochs on 1,536 images into `results/backbones/quick/`. The SSDv2 trunk of the short and
+// paper profiles is the very same config as the 4-branch run of the ablation of that profile, so the grid reuses
+// that run (its folder lives under `results/ablation/...`). Under `full` this notebook reads those run folders
+// (paper schedule first, then short, then quick, and says which); under `smoke` it trains four 1-epoch runs on
+// generated images.
 //
 // Speeds depend on the machine and the tfjs backend of each run (printed in the table); compare runs made on the
 // same machine only.
@@ -32,7 +35,10 @@ const runs = await gridRuns(ctx, {
   smoke: (trunk) => ({ name: trunk, experiment: "backbones", model: { trunk, branches: 4 }, epochs: 1, limitTrain: 8 }),
   command: "backbones",
   missing: (trunks) => `of ${trunks.join(", ")}`,
-  quickCaveat: ": their speeds are meaningful, their mAP is not",
+  quickCaveat: ": compare them with each other, not with the paper",
+  profiles: ["short", "quick"],
+  // Same configs as the 4-branch ablation runs of these profiles (a test in lib/train/grid_test.ts pins it).
+  shared: (profile) => profile === "paper" ? ["ablation"] : profile === "short" ? ["ablation/short"] : [],
 });
 const present = runs.filter((r): r is RunFolder => r !== null);
 for (const r of present) console.log(`${(r.config.model as { trunk: string }).trunk}: ${r.path}`);
@@ -58,7 +64,7 @@ if (summaries.length > 0) {
 // ## Training cost
 //
 // Training speed (images per second, gradient steps included) and the wall time of each run, from
-// `provenance.json`. The epochs column says how long each run was: the quick profile trains 3 epochs.
+// `provenance.json`. The epochs column says how long each run was (short: 12 epochs, quick: 3).
 
 // %%
 if (present.length > 0) {

@@ -67,6 +67,12 @@ export interface RunGrid<K> {
   quickCaveat: string;
   /** The grid's profiles besides `paper`, best first (default `["quick"]`); their runs live in `<command>/<profile>/`. */
   profiles?: readonly string[];
+  /**
+   * Other experiments whose runs stand in for this grid's under a profile (`paper` included): a grid reuses a
+   * finished run of an identical config wherever it lives (lib/train/grid.ts), so the SSDv2 row of the short
+   * backbone grid is the 4-branch run in `ablation/short/`.
+   */
+  shared?: (profile: string) => readonly string[];
 }
 
 /** How a note names the runs of each shorter profile. */
@@ -88,7 +94,8 @@ export function pickGridRuns<K>(
   let runs: (RunFolder | null)[] = [];
   for (const profile of ["paper", ...(grid.profiles ?? ["quick"])]) {
     const experiment = profile === "paper" ? grid.command : `${grid.command}/${profile}`;
-    runs = grid.keys.map((k) => pickRun(found, { ...grid.query(k), experiments: [experiment] }));
+    const experiments = [experiment, ...(grid.shared?.(profile) ?? [])];
+    runs = grid.keys.map((k) => pickRun(found, { ...grid.query(k), experiments }));
     const missing = grid.keys.filter((_, i) => runs[i] === null);
     if (missing.length === 0) {
       if (profile !== "paper") {

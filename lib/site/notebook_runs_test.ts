@@ -83,6 +83,31 @@ Deno.test("pickGridRuns: with profiles [short, quick], a complete short set come
   assert.match(notes[1], /^NOTE: .*showing the SHORT-schedule runs \(12 epochs/);
 });
 
+Deno.test("pickGridRuns: runs of a shared experiment stand in for a profile's missing keys, and only there", () => {
+  const trunks: RunGrid<string> = {
+    keys: ["ssdv2", "slim"],
+    query: (t) => ({ trunk: t, branches: 4 }),
+    smoke: (t) => ({ name: t }),
+    command: "backbones",
+    missing: (ts) => `of ${ts.join(", ")}`,
+    quickCaveat: "",
+    profiles: ["short", "quick"],
+    shared: (p) => p === "short" ? ["ablation/short"] : [],
+  };
+  const found = [
+    run("ablation/short", "a4", { trunk: "ssdv2", branches: 4 }),
+    run("ablation/quick", "q4", { trunk: "ssdv2", branches: 4 }),
+    run("backbones/short", "s-slim", { trunk: "slim", branches: 4 }),
+    run("backbones/quick", "q-slim", { trunk: "slim", branches: 4 }),
+  ];
+  const { runs, notes } = pickGridRuns(found, trunks);
+  assert.deepEqual(runs.map((r) => r?.runId), ["a4", "s-slim"]);
+  assert.match(notes.at(-1)!, /SHORT-schedule/);
+  // Without the short slim run the quick set is incomplete too: ablation/quick is not shared, so ssdv2 is missing.
+  const quickOnly = pickGridRuns(found.filter((r) => r.runId !== "s-slim"), trunks);
+  assert.deepEqual(quickOnly.runs.map((r) => r?.runId ?? null), [null, "q-slim"]);
+});
+
 async function resultsFixture(): Promise<string> {
   const root = await Deno.makeTempDir();
   const mk = async (rel: string, epochs: number) => {

@@ -139,10 +139,20 @@ export async function buildSiteReport(resultsDir: string, options: SiteReportOpt
     charts: ablation.length ? [{ title: "mAP by number of branches", spec: ablationChartSpec(ablation) }] : [],
   });
 
-  const backbones = evaluated("backbones");
+  // The SSDv2 row of the short and paper backbone grids is the 4-branch ablation run of that profile (the grid
+  // reuses a finished run of an identical config; lib/train/grid.ts).
+  const sharedSsdv2 = runs.filter((r) =>
+    (r.experiment === "ablation" || r.experiment === "ablation/short") && r.metrics &&
+    summaries.get(r)!.branches === 4 && summaries.get(r)!.trunk === "ssdv2"
+  ).map((r) => summaries.get(r)!);
+  const ownBackbones = evaluated("backbones");
+  const backbones = ownBackbones.length ? [...ownBackbones, ...sharedSsdv2] : [];
   sections.push({
     id: "backbones",
     title: "Backbones",
+    notes: backbones.length && sharedSsdv2.length
+      ? ["The ssdv2 rows from ablation/ are the 4-branch Table 2 runs: the same config as the ssdv2 backbone run."]
+      : undefined,
     warning: backbones.length ? undefined : "No evaluated backbone runs in results/backbones/: run `deno task " +
       "backbones`.",
     tables: backbones.length ? [reportTable(backboneTable(backbones))] : [],

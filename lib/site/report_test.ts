@@ -69,6 +69,33 @@ Deno.test("buildSiteReport: runs table with links, Table 2 beside the paper, cur
   await Deno.remove(root, { recursive: true });
 });
 
+Deno.test("buildSiteReport: the backbone table takes the short 4-branch ablation run as its ssdv2 row", async () => {
+  const root = await Deno.makeTempDir();
+  const mk = async (rel: string, trunk: string) => {
+    await Deno.mkdir(`${root}/${rel}`, { recursive: true });
+    const w = (n: string, v: unknown) => Deno.writeTextFile(`${root}/${rel}/${n}`, JSON.stringify(v));
+    await w("config.json", { model: { trunk, branches: 4 }, train: { epochs: 12 } });
+    await w("metrics.json", { map: 0.5, voc: { face_mask: { ap: 0.6 }, face: { ap: 0.4 } } });
+    await w("provenance.json", { data: { label: "real" }, backend: { name: "native" }, trainImgPerSec: 40 });
+  };
+  await mk("ablation/short/branches-4-20261129-000000", "ssdv2");
+  let report = await buildSiteReport(root, { generatedAt: "T" });
+  let backbones = report.sections.find((s) => s.id === "backbones")!;
+  // No backbone run of its own: the section says so rather than showing the ablation run alone.
+  assert.match(backbones.warning!, /No evaluated backbone runs/);
+  await mk("backbones/short/backbone-slim-20261129-010000", "slim");
+  report = await buildSiteReport(root, { generatedAt: "T" });
+  backbones = report.sections.find((s) => s.id === "backbones")!;
+  assert.equal(backbones.warning, undefined);
+  const table = backbones.tables![0];
+  assert.deepEqual(table.rows.map((r) => [r[0], r[1]]), [
+    ["slim", "backbones/short/backbone-slim-20261129-010000"],
+    ["ssdv2", "ablation/short/branches-4-20261129-000000"],
+  ]);
+  assert.match(backbones.notes![0], /same config/);
+  await Deno.remove(root, { recursive: true });
+});
+
 Deno.test("buildSiteReport on an empty results folder says what is missing instead of inventing numbers", async () => {
   const root = await Deno.makeTempDir();
   const report = await buildSiteReport(root, { generatedAt: "T" });
