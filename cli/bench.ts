@@ -1,8 +1,10 @@
 /**
- * `deno task bench [--json] [--backends native,wasm] [--batch 16] [--infer-batch 32] [--min-seconds 2] [--threads N]
+ * `deno task bench [--json] [--backends native,wasm] [--batch 16] [--infer-batch 32] [--min-seconds 3] [--repeats 5] [--threads N]
  * [--profile]`: the 4-branch SSDv2 at 240x320, side by side on every available backend in one run: training images/s
  * (Nesterov momentum-SGD step including the multibox loss), inference frames/s at batch 1 and images/s at batch 32,
- * the GFLOP/s these imply, and the machine's attainable peak from a large matmul. `--json` prints
+ * the GFLOP/s these imply, and the machine's attainable peak from a large matmul. Each figure is the median of
+ * `--repeats` timed windows sharing `--min-seconds`, so a moment of load from elsewhere on a shared machine does not
+ * move it. `--json` prints
  * `{ model, peak_gflops, results: [{ backend, train_img_s, infer_fps, infer_batch_img_s }] }`.
  * @module
  */
@@ -29,7 +31,8 @@ const { values } = parseArgs({
     backends: { type: "string", default: "native,wasm" },
     batch: { type: "string", default: "16" },
     "infer-batch": { type: "string", default: "32" },
-    "min-seconds": { type: "string", default: "2" },
+    "min-seconds": { type: "string", default: "3" },
+    repeats: { type: "string", default: "5" },
     threads: { type: "string" },
     profile: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
@@ -37,7 +40,8 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    "usage: deno task bench [--json] [--backends native,wasm] [--batch 16] [--infer-batch 32] [--min-seconds 2] " +
+    "usage: deno task bench [--json] [--backends native,wasm] [--batch 16] [--infer-batch 32] [--min-seconds 3] " +
+      "[--repeats 5] " +
       "[--threads N] [--profile]",
   );
   Deno.exit(0);
@@ -50,6 +54,7 @@ const posInt = (name: string, v: string | undefined): number => {
 const batch = posInt("batch", values.batch);
 const inferBatch = posInt("infer-batch", values["infer-batch"]);
 const minSeconds = Number(values["min-seconds"]);
+const repeats = posInt("repeats", values.repeats);
 if (!(minSeconds >= 0)) throw new Error(`bench: --min-seconds must be a number >= 0, got ${values["min-seconds"]}`);
 const threads = values.threads === undefined ? undefined : posInt("threads", values.threads);
 const say = values.json ? (_: string) => {} : (s: string) => console.log(s);
@@ -79,7 +84,7 @@ const xb = tf.randomUniform([inferBatch, 240, 320, 3], -0.5, 0.5, "float32", 2) 
 const results: { backend: string; train_img_s: number; infer_fps: number; infer_batch_img_s: number }[] = [];
 for (const backend of backends) {
   await tf.setBackend(backend);
-  const timing = { minSeconds };
+  const timing = { minSeconds, repeats };
   const t0 = performance.now();
   const train = benchTraining(detector, data, timing);
   const fps = benchInference(detector, x1, { ...timing, warmup: 2 });

@@ -328,6 +328,11 @@ export class DilatedConv2D extends tf.layers.Layer {
       const k = this.kernel.read();
       const [, , cin, cout] = k.shape;
       const d = this.dilation;
+      const fused = d > 1 ? fusedBlocksFor(tf.getBackend())?.dilatedConv : undefined;
+      if (fused) {
+        const y = fused(x as tf.Tensor4D, k as tf.Tensor4D, d);
+        return this.bias ? tf.add(y, this.bias.read()) : y;
+      }
       let big: tf.Tensor4D = k as tf.Tensor4D;
       if (d > 1) {
         // [3,3,ci,co] -> [3,1,3,1,ci,co] -> zero-pad the unit axes to d -> [3d,3d,ci,co] -> keep taps 0, d, 2d

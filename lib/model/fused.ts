@@ -52,6 +52,12 @@ export interface FusedBlocks {
     weights: { dwKernel: tf.Tensor4D; bn1: BnParams; pwKernel: tf.Tensor4D; bn2: BnParams },
     options: FusedOptions,
   ): FusedResult;
+  /**
+   * 3x3, stride-1, 'same' convolution with dilation `dilation` (no bias), differentiable in `x` and `kernel`
+   * (`[3, 3, cin, cout]`). Optional: without it {@link DilatedConv2D} runs its plain form, a zero-filled
+   * (2d+1)x(2d+1) kernel, because tfjs has no gradient for dilated convolutions.
+   */
+  dilatedConv?(x: tf.Tensor4D, kernel: tf.Tensor4D, dilation: number): tf.Tensor4D;
 }
 
 let registered: FusedBlocks | null = null;

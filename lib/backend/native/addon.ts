@@ -66,6 +66,11 @@ export interface NativeAddon {
   dcbForward(...args: (Float32Array | ConvParams | number | boolean | null)[]): void;
   /** Fused DCB backward. */
   dcbBackward(...args: (Float32Array | ConvParams | number)[]): void;
+  /**
+   * Max-pooling gradient (x, dy, dx, p): each window's dy goes to its first maximum (row-major, as tfjs's cpu
+   * kernel), `p` is the pool geometry in conv form.
+   */
+  maxPoolBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, p: ConvParams): void;
   /** C = A B (row-major, m x k times k x n) with oneDNN's sgemm. */
   sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void;
   /** Sets the OpenMP thread count for later calls. */

@@ -16,6 +16,9 @@ export const FUSED_KERNELS = {
   cbGradInput: "SsdNativeCBGradInput",
   dcb: "SsdNativeDCB",
   dcbGrad: "SsdNativeDCBGrad",
+  dilated: "SsdNativeDilatedConv",
+  dilatedGradInput: "SsdNativeDilatedConvGradInput",
+  dilatedGradFilter: "SsdNativeDilatedConvGradFilter",
 } as const;
 
 type Info = tf.TensorInfo;
@@ -200,7 +203,52 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
     return outs;
   };
 
+  // Dilated 3x3 'same' convolution at stride 1: oneDNN takes the dilation directly (9 taps, not (2d+1)^2).
+  const dilatedParams = (xShape: number[], kShape: number[], dilation: number) => {
+    if (!Number.isInteger(dilation) || dilation < 1) {
+      throw new Error(`dilatedConv: dilation must be an integer >= 1, got ${dilation}`);
+    }
+    const info = tf.backend_util.computeConv2DInfo(
+      xShape as [number, number, number, number],
+      kShape as [number, number, number, number],
+      1,
+      dilation,
+      "same",
+    );
+    return { info, p: convParams(info, 1) };
+  };
+  const dilated: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+    const b = backend as BackendWasm;
+    const { x, kernel } = inputs as Record<string, Info>;
+    checkBlock("dilatedConv", x, kernel, false);
+    const { info, p } = dilatedParams(x.shape, kernel.shape, (attrs as { dilation: number }).dilation);
+    const y = b.makeOutput(info.outShape, "float32");
+    addon.convForward(heapView(b, x), heapView(b, kernel), null, heapView(b, y), p, 0, 0);
+    return y;
+  };
+  const dilatedGradInput: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+    const b = backend as BackendWasm;
+    const { dy, kernel } = inputs as Record<string, Info>;
+    const { dilation, xShape } = attrs as { dilation: number; xShape: number[] };
+    const { p } = dilatedParams(xShape, kernel.shape, dilation);
+    const dx = b.makeOutput(xShape, "float32");
+    addon.convBackwardData(heapView(b, dy), heapView(b, kernel), heapView(b, dx), p);
+    return dx;
+  };
+  const dilatedGradFilter: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+    const b = backend as BackendWasm;
+    const { x, dy } = inputs as Record<string, Info>;
+    const { dilation, kShape } = attrs as { dilation: number; kShape: number[] };
+    const { p } = dilatedParams(x.shape, kShape, dilation);
+    const dk = b.makeOutput(kShape, "float32");
+    addon.convBackwardWeights(heapView(b, x), heapView(b, dy), heapView(b, dk), p);
+    return dk;
+  };
+
   return [
+    { kernelName: FUSED_KERNELS.dilated, backendName, kernelFunc: dilated },
+    { kernelName: FUSED_KERNELS.dilatedGradInput, backendName, kernelFunc: dilatedGradInput },
+    { kernelName: FUSED_KERNELS.dilatedGradFilter, backendName, kernelFunc: dilatedGradFilter },
     { kernelName: FUSED_KERNELS.cb, backendName, kernelFunc: cb },
     { kernelName: FUSED_KERNELS.cbGradParams, backendName, kernelFunc: cbGradParams },
     { kernelName: FUSED_KERNELS.cbGradInput, backendName, kernelFunc: cbGradInput },
@@ -290,6 +338,25 @@ export function nativeFusedBlocks(backendName: string): FusedBlocks {
         },
       }) as tf.Tensor4D;
       return { y, stats: asStats(kept) };
+    },
+
+    dilatedConv(x: tf.Tensor4D, kernel: tf.Tensor4D, dilation: number): tf.Tensor4D {
+      const one = (name: string, inputs: tf.NamedTensorMap, attrs: Record<string, unknown>) =>
+        tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
+      return runCustom({
+        inputs: { 0: x, 1: kernel },
+        forwardFunc: (_backend, save) => {
+          save([x, kernel]);
+          return one(FUSED_KERNELS.dilated, { x, kernel }, { dilation });
+        },
+        backwardsFunc: (dy, saved) => {
+          const [x, kernel] = saved;
+          return {
+            0: () => one(FUSED_KERNELS.dilatedGradInput, { dy, kernel }, { dilation, xShape: x.shape }),
+            1: () => one(FUSED_KERNELS.dilatedGradFilter, { x, dy }, { dilation, kShape: kernel.shape }),
+          };
+        },
+      }) as tf.Tensor4D;
     },
 
     depthwiseBlock(x, weights, options): FusedResult {

@@ -284,3 +284,43 @@ Deno.test({
     opt.dispose();
   },
 });
+
+Deno.test({
+  name: "native dilated conv: DilatedConv2D output and gradients equal its plain zero-filled-kernel form, no leaks",
+  ignore,
+  async fn() {
+    assert.equal((await loadNative()).ok, true);
+    await tf.setBackend("cpu");
+    const { DilatedConv2D } = await import("../../model/blocks.ts");
+    for (const dilation of [2, 3, 5]) {
+      for (const [batch, h, w] of [[1, 15, 20], [3, 8, 10]]) {
+        const layer = new DilatedConv2D({ filters: 6, dilation, useBias: true, seed: dilation });
+        const x = tf.randomNormal([batch, h, w, 5], 0, 1, "float32", 11) as tf.Tensor4D;
+        tf.dispose(layer.apply(x) as tf.Tensor);
+        layer.setWeights([layer.getWeights()[0], tf.randomNormal([6], 0, 1, "float32", 12)]);
+        const r = tf.randomUniform([batch, h, w, 6], -1, 1, "float32", 13);
+        const [k, b] = layer.trainableWeights.map((v) => v.read() as tf.Variable);
+        const loss = (xx: tf.Tensor) => (layer.apply(xx) as tf.Tensor).mul(r).sum() as tf.Scalar;
+        const run = () => {
+          const { value, grads } = tf.variableGrads(() => loss(x), [k, b]);
+          value.dispose();
+          return [layer.apply(x) as tf.Tensor, tf.grad(loss)(x), grads[k.name], grads[b.name]];
+        };
+        const [ref, got] = await onBackends(["cpu", NATIVE_BACKEND], run);
+        for (const [i, name] of ["y", "dx", "dkernel", "dbias"].entries()) {
+          const e = relErr(got[i], ref[i]);
+          assert.ok(e <= 1e-4, `dilation ${dilation} b${batch} ${h}x${w} ${name}: relative error ${e}`);
+        }
+        // The native run went through oneDNN's dilated convolution, not the zero-filled kernel.
+        const profile = await tf.profile(() => tf.dispose(run()));
+        assert.ok(profile.kernelNames.includes(FUSED_KERNELS.dilated), profile.kernelNames.join(","));
+        assert.ok(profile.kernelNames.includes(FUSED_KERNELS.dilatedGradFilter), profile.kernelNames.join(","));
+        const before = tf.memory().numTensors;
+        tf.dispose(run());
+        assert.equal(tf.memory().numTensors, before, "tensors left behind by a native dilated step");
+        tf.dispose([x, r]);
+        layer.dispose();
+      }
+    }
+  },
+});

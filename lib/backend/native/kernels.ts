@@ -178,6 +178,30 @@ export function nativeKernelConfigs(
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   };
 
+  // wasm's MaxPoolGrad was most of a training step of the max-pooling (aizoo) trunk.
+  const maxPoolGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+    const b = backend as BackendWasm;
+    const { dy, input } = inputs as { dy: Info; input: Info };
+    const a = attrs as unknown as {
+      filterSize: [number, number] | number;
+      strides: [number, number] | number;
+      pad: "valid" | "same" | number;
+      dimRoundingMode?: "floor" | "round" | "ceil";
+    };
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const dx = b.makeOutput(input.shape, "float32");
+    if (empty(input.shape)) return dx;
+    addon.maxPoolBackward(heapView(b, input), heapView(b, dy), heapView(b, dx), convParams(info, 1));
+    return dx;
+  };
+
   const k = (kernelName: string, kernelFunc: tf.KernelFunc): tf.KernelConfig => ({
     kernelName,
     backendName,
@@ -193,5 +217,6 @@ export function nativeKernelConfigs(
     k(tf.FusedConv2D, fused(tf.FusedConv2D, false)),
     k(tf.FusedDepthwiseConv2D, fused(tf.FusedDepthwiseConv2D, true)),
     k(tf.Identity, identity),
+    k(tf.MaxPoolGrad, maxPoolGrad),
   ];
 }

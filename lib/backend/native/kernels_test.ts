@@ -163,3 +163,45 @@ Deno.test("convParams: oneDNN geometry from tfjs conv info, and a clear error wh
   const ceil = tf.backend_util.computeConv2DInfo([1, 8, 8, 1], [3, 3, 1, 1], 2, 1, 0, "ceil");
   assert.throws(() => convParams(ceil, 1), /height size 8 with padding 0,0 cannot give 4 outputs/);
 });
+
+Deno.test({
+  name: "native kernels: max-pool gradient equals the cpu backend's, ties (all-zero windows) included, no leaks",
+  ignore,
+  async fn() {
+    assert.equal((await loadNative()).ok, true);
+    await tf.setBackend("cpu");
+    const cases: [number, number, "same" | "valid"][] = [[2, 2, "same"], [3, 1, "same"], [3, 2, "valid"], [
+      2,
+      2,
+      "valid",
+    ]];
+    for (const [size, stride, pad] of cases) {
+      for (const [batch, h, w] of [[1, 15, 20], [3, 8, 11]]) {
+        // ReLU of coarsely rounded values: many zeros and repeated maxima, so the tie rule is exercised.
+        const x = tf.tidy(() =>
+          tf.relu(tf.randomNormal([batch, h, w, 5], 0, 1, "float32", 5).mul(2).round())
+        ) as tf.Tensor4D;
+        const r = tf.randomUniform(
+          tf.maxPool(x, size, stride, pad).shape,
+          -1,
+          1,
+          "float32",
+          6,
+        );
+        const run = () => {
+          const f = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, size, stride, pad).mul(r).sum();
+          return [tf.maxPool(x, size, stride, pad), tf.grad(f)(x)];
+        };
+        const [ref, got] = await onBackends(["cpu", NATIVE_BACKEND], run);
+        const what = `${size}x${size} s${stride} ${pad} b${batch} ${h}x${w}`;
+        assert.deepEqual(Array.from(got[0]), Array.from(ref[0]), `${what}: pooled values`);
+        const e = relErr(got[1], ref[1]);
+        assert.ok(e <= 1e-6, `${what}: gradient relative error ${e}`);
+        const before = tf.memory().numTensors;
+        tf.dispose(run());
+        assert.equal(tf.memory().numTensors, before, `${what}: tensors left behind`);
+        tf.dispose([x, r]);
+      }
+    }
+  },
+});

@@ -60,24 +60,49 @@ export function trainStep(detector: Detector, data: SyntheticBatch, optimizer: t
   return v;
 }
 
-/** Timing options: at least `minSeconds` of timed work, at least one and at most `maxIters` timed iterations. */
+/**
+ * Timing options: `repeats` timed windows (default 1), each of at least `minSeconds / repeats` of work and at least
+ * one and at most `maxIters` calls.
+ */
 export interface TimingOptions {
   minSeconds?: number;
   maxIters?: number;
   warmup?: number;
+  repeats?: number;
 }
 
-/** Runs `fn` `warmup` times, then times it; returns seconds per call and the number of timed calls. */
-export function timeIt(fn: () => void, options: TimingOptions = {}): { seconds: number; iters: number } {
-  const { minSeconds = 2, maxIters = 1000, warmup = 1 } = options;
+/** What {@link timeIt} measured: the median window's seconds per call, the calls timed, and the windows' range. */
+export interface Timing {
+  seconds: number;
+  iters: number;
+  /** Fastest and slowest window, seconds per call. */
+  range: [number, number];
+}
+
+/**
+ * Runs `fn` `warmup` times, then times it in `repeats` windows and reports the median window: on a shared machine
+ * one disturbed window moves a mean, not a median.
+ */
+export function timeIt(fn: () => void, options: TimingOptions = {}): Timing {
+  const { minSeconds = 2, maxIters = 1000, warmup = 1, repeats = 1 } = options;
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`timeIt: repeats must be a positive integer`);
   for (let i = 0; i < warmup; i++) fn();
-  let iters = 0;
-  const t0 = performance.now();
-  while (iters < maxIters && (iters === 0 || performance.now() - t0 < minSeconds * 1000)) {
-    fn();
-    iters++;
+  const windows: number[] = [];
+  let total = 0;
+  for (let r = 0; r < repeats; r++) {
+    let iters = 0;
+    const t0 = performance.now();
+    while (iters < maxIters && (iters === 0 || performance.now() - t0 < (minSeconds / repeats) * 1000)) {
+      fn();
+      iters++;
+    }
+    windows.push((performance.now() - t0) / 1000 / iters);
+    total += iters;
   }
-  return { seconds: (performance.now() - t0) / 1000 / iters, iters };
+  const sorted = windows.slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { seconds: median, iters: total, range: [sorted[0], sorted[sorted.length - 1]] };
 }
 
 /**

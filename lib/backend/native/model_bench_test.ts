@@ -19,6 +19,20 @@ Deno.test("timeIt: warm-up calls are not timed, at least one and at most maxIter
   assert.equal(calls, 7);
 });
 
+Deno.test("timeIt: the median of the repeated windows, so one slow window does not move it", () => {
+  let call = 0;
+  // Five windows of one call each (minSeconds 0): 1, 1, 50, 1, 1 ms of busy work.
+  const busy = (ms: number) => {
+    const t = performance.now();
+    while (performance.now() - t < ms) { /* spin */ }
+  };
+  const r = timeIt(() => busy(call++ === 3 ? 50 : 1), { warmup: 1, minSeconds: 0, repeats: 5 });
+  assert.equal(r.iters, 5);
+  assert.ok(r.seconds < 0.02, `median ${r.seconds}`);
+  assert.ok(r.range[1] >= 0.05 && r.range[0] < 0.02, `range ${r.range}`);
+  assert.throws(() => timeIt(() => {}, { repeats: 0 }), /repeats/);
+});
+
 Deno.test("syntheticBatch: seeded images in [-0.5, 0.5] with matched targets of the right shapes", async () => {
   await tf.setBackend("cpu");
   const d = buildDetector({ trunk: "ssdv2", branches: 1, inputSize: [64, 96] });
