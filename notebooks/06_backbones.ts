@@ -63,20 +63,23 @@ if (summaries.length > 0) {
 // %% [markdown]
 // ## Training cost
 //
-// Training speed (images per second, gradient steps included) and the wall time of each run, from
-// `provenance.json`. The epochs column says how long each run was (short: 12 epochs, quick: 3).
+// Training speed (images per second, gradient steps included, data loading and augmentation too) and the wall time
+// of each run, from `provenance.json`. The epochs column says how long each run was (short: 12 epochs, quick: 3).
+// A speed belongs to the code of its run's commit: the native backend gained a oneDNN dilated convolution (for
+// `rfb`) and a C++ max-pool gradient (for `aizoo`) during the backbone runs, so compare commits before speeds.
 
 // %%
 if (present.length > 0) {
   await show(tableBundle({
     caption: "Training cost per trunk",
-    columns: ["trunk", "epochs", "train images", "train img/s", "wall time (min)", "backend"],
+    columns: ["trunk", "epochs", "train images", "train img/s", "wall time (min)", "backend", "commit"],
     rows: present.map((r) => {
       const p = (r.provenance ?? {}) as {
         trainImgPerSec?: number;
         durationSeconds?: number;
         backend?: { name?: string };
         data?: { trainImages?: number };
+        commit?: string | null;
       };
       const c = r.config as { model: { trunk: string }; train: { epochs: number } };
       return [
@@ -86,8 +89,33 @@ if (present.length > 0) {
         p.trainImgPerSec ?? null,
         p.durationSeconds === undefined ? null : p.durationSeconds / 60,
         p.backend?.name ?? "?",
+        p.commit ? p.commit.slice(0, 7) : "?",
       ];
     }),
     digits: 2,
   }));
+}
+
+// %% [markdown]
+// ## What the numbers say
+//
+// Computed from the runs above, so it never goes stale: the trunks ranked by mAP and by inference speed. The
+// comparison is fair only within one profile (same data, schedule, priors, heads and loss); the paper's claim that
+// SSDv2 is both accurate and fast is checked here against these three alternatives, which the paper does not run.
+
+// %%
+if (summaries.length > 0) {
+  const pctOf = (m: number | null) => (m === null ? "n/a" : `${(100 * m).toFixed(2)}%`);
+  const byMap = [...summaries].sort((a, b) => (b.map ?? -1) - (a.map ?? -1));
+  console.log(`by mAP: ${byMap.map((s) => `${s.trunk} ${pctOf(s.map)}`).join(" > ")}`);
+  const byFps = [...summaries].filter((s) => s.fps !== undefined).sort((a, b) => b.fps! - a.fps!);
+  console.log(`by forward speed: ${byFps.map((s) => `${s.trunk} ${s.fps!.toFixed(0)} img/s`).join(" > ")}`);
+  const ssdv2 = summaries.find((s) => s.trunk === "ssdv2");
+  if (ssdv2?.map != null) {
+    for (const s of summaries.filter((s) => s !== ssdv2 && s.map !== null)) {
+      const d = 100 * (s.map! - ssdv2.map);
+      console.log(`${s.trunk} vs ssdv2: ${d >= 0 ? "+" : ""}${d.toFixed(2)} mAP points` +
+        (s.macs && ssdv2.macs ? `, ${(s.macs / ssdv2.macs).toFixed(2)}x the MACs` : ""));
+    }
+  }
 }

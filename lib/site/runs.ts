@@ -180,8 +180,9 @@ export function runSummary(run: RunFolder): RunSummaryFields {
     branches: num(get(run.config, ["model", "branches"])) ?? 0,
     map: s.map,
     perClassAp: s.ap,
-    params: opt(get(run.metrics, ["params"]) ?? get(p, ["params"])),
-    macs: opt(get(run.metrics, ["macs"]) ?? get(p, ["macs"])),
+    // metrics.json keeps them under `model` (lib/train's writeEvaluation); older files had them at the top.
+    params: opt(get(run.metrics, ["model", "params"]) ?? get(run.metrics, ["params"]) ?? get(p, ["params"])),
+    macs: opt(get(run.metrics, ["model", "macs"]) ?? get(run.metrics, ["macs"]) ?? get(p, ["macs"])),
     fps: opt(get(p, ["forwardImgPerSec"]) ?? get(p, ["evalImgPerSec"])),
     trainImgPerSec: opt(get(p, ["trainImgPerSec"])),
     dataLabel,

@@ -93,6 +93,10 @@ Deno.test("runSummary maps config, metrics and provenance into lib/report's RunS
     dataLabel: "GENERATED data (gen 400/100)",
     backend: "cpu",
   });
+  // Where lib/train's writeEvaluation puts the model's size: metrics.json `model`.
+  r2.metrics = { ...r2.metrics, model: { params: 1043286, macs: 538038080 } };
+  assert.equal(runSummary(r2).params, 1043286);
+  assert.equal(runSummary(r2).macs, 538038080);
   assert.equal(runSummary(r1).dataLabel, "data unknown (no provenance.json)");
   assert.equal(runSummary(r1).map, null);
   await Deno.remove(root, { recursive: true });
