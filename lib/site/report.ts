@@ -44,8 +44,18 @@ export interface SiteReportOptions {
   maxCurveRuns?: number;
 }
 
-function reportTable(t: ReportTable): SiteTable {
-  return frameTable(t.frame, { caption: t.title, digits: 2 });
+/** How the report names the run sets of each profile folder (`<kind>/<profile>/`; "" is `<kind>/` itself). */
+const PROFILE_LABELS: Readonly<Record<string, string>> = {
+  "": "paper schedule (100 epochs)",
+  short: "short schedule (12 epochs, all data)",
+  quick: "quick runs (3 epochs on 1,536 images; a pipeline check)",
+};
+
+/** Sort rank of an experiment folder: the paper schedule, then short, then quick, then the rest. */
+function profileRank(kind: string, experiment: string): number {
+  const order = [kind, `${kind}/short`, `${kind}/quick`];
+  const i = order.indexOf(experiment);
+  return i < 0 ? order.length : i;
 }
 
 async function readPrCurves(run: RunFolder): Promise<PrCurve[]> {
@@ -125,40 +135,78 @@ export async function buildSiteReport(resultsDir: string, options: SiteReportOpt
     links: runs.map((r) => ({ href: `${r.relPath}/`, label: `${r.relPath} (${r.files.join(", ")})` })),
   });
 
-  const evaluated = (prefix: string) =>
-    runs.filter((r) => r.experiment.split("/")[0] === prefix && r.metrics).map((r) => summaries.get(r)!);
-  const ablation = evaluated("ablation");
+  // One table and chart per profile (paper schedule, short, quick, then any other experiment of the kind): runs of
+  // different schedules side by side on one bar would read as one result. Within a profile the newest evaluated run
+  // of each key (branch count, trunk) stands.
+  const profileGroups = (kind: string, key: (s: RunSummary) => string | number) => {
+    const experiments = [...new Set(runs.filter((r) => r.experiment.split("/")[0] === kind).map((r) => r.experiment))]
+      .sort((a, b) => profileRank(kind, a) - profileRank(kind, b) || a.localeCompare(b));
+    return experiments.map((experiment) => {
+      const newest = new Map<string | number, RunFolder>();
+      const inGroup = runs.filter((r) => r.experiment === experiment && r.metrics);
+      // The SSDv2 row of the short and paper backbone grids is the 4-branch ablation run of that profile (the
+      // grid reuses a finished run of an identical config; lib/train/grid.ts, pinned by its test).
+      const shared = kind === "backbones" && (experiment === "backbones" || experiment === "backbones/short")
+        ? runs.filter((r) =>
+          r.experiment === experiment.replace("backbones", "ablation") && r.metrics &&
+          summaries.get(r)!.branches === 4 && summaries.get(r)!.trunk === "ssdv2"
+        )
+        : [];
+      for (const r of [...shared, ...inGroup].sort((a, b) => a.runId.localeCompare(b.runId))) {
+        newest.set(key(summaries.get(r)!), r);
+      }
+      // The paper's trunk first, then the others by name (ablationTable orders its rows by branch count itself).
+      const chosen = [...newest.values()].sort((a, b) => {
+        const ta = summaries.get(a)!.trunk, tb = summaries.get(b)!.trunk;
+        return Number(tb === "ssdv2") - Number(ta === "ssdv2") || ta.localeCompare(tb);
+      });
+      return {
+        experiment,
+        label: PROFILE_LABELS[experiment.split("/")[1] ?? ""] ?? experiment,
+        summaries: chosen.map((r) => summaries.get(r)!),
+        shared: chosen.filter((r) => shared.includes(r)),
+      };
+    }).filter((g) => g.summaries.length > 0 && (kind !== "backbones" || g.shared.length < g.summaries.length));
+  };
+  const caption = (t: ReportTable, label: string) =>
+    frameTable(t.frame, { caption: `${t.title}: ${label}`, digits: 2 });
+
+  const ablation = profileGroups("ablation", (s) => s.branches);
   sections.push({
     id: "ablation",
     title: "Ablation: detection branches (paper Table 2)",
     notes: [
       "k-branch keeps branches 1..k (the smallest scales) and drops the larger-scale ones (our reading of the paper).",
+      ...(ablation.length > 1 ? ["One table per schedule, the longest first; compare within a table."] : []),
     ],
     warning: ablation.length ? undefined : "No evaluated ablation runs in results/ablation/: run `deno task ablation`.",
-    tables: ablation.length ? [reportTable(ablationTable(ablation))] : [],
-    charts: ablation.length ? [{ title: "mAP by number of branches", spec: ablationChartSpec(ablation) }] : [],
+    tables: ablation.map((g) => caption(ablationTable(g.summaries), g.label)),
+    charts: ablation.map((g) => ({
+      title: `mAP by number of branches: ${g.label}`,
+      spec: ablationChartSpec(g.summaries),
+    })),
   });
 
-  // The SSDv2 row of the short and paper backbone grids is the 4-branch ablation run of that profile (the grid
-  // reuses a finished run of an identical config; lib/train/grid.ts).
-  const sharedSsdv2 = runs.filter((r) =>
-    (r.experiment === "ablation" || r.experiment === "ablation/short") && r.metrics &&
-    summaries.get(r)!.branches === 4 && summaries.get(r)!.trunk === "ssdv2"
-  ).map((r) => summaries.get(r)!);
-  const ownBackbones = evaluated("backbones");
-  const backbones = ownBackbones.length ? [...ownBackbones, ...sharedSsdv2] : [];
+  const backbones = profileGroups("backbones", (s) => s.trunk);
+  const sharedRuns = backbones.flatMap((g) => g.shared);
   sections.push({
     id: "backbones",
     title: "Backbones",
-    notes: backbones.length && sharedSsdv2.length
-      ? ["The ssdv2 rows from ablation/ are the 4-branch Table 2 runs: the same config as the ssdv2 backbone run."]
+    notes: sharedRuns.length
+      ? [
+        `The ssdv2 row${sharedRuns.length > 1 ? "s" : ""} (${sharedRuns.map((r) => r.relPath).join(", ")}) come${
+          sharedRuns.length > 1 ? "" : "s"
+        } from the Table 2 ablation: the 4-branch run has the same config ` +
+        "as the ssdv2 backbone run of that schedule.",
+      ]
       : undefined,
     warning: backbones.length ? undefined : "No evaluated backbone runs in results/backbones/: run `deno task " +
       "backbones`.",
-    tables: backbones.length ? [reportTable(backboneTable(backbones))] : [],
-    charts: backbones.some((b) => b.fps !== undefined && b.map !== null)
-      ? [{ title: "mAP vs inference speed", spec: backboneChartSpec(backbones) }]
-      : [],
+    tables: backbones.map((g) => caption(backboneTable(g.summaries), g.label)),
+    charts: backbones.filter((g) => g.summaries.some((b) => b.fps !== undefined && b.map !== null)).map((g) => ({
+      title: `mAP vs inference speed: ${g.label}`,
+      spec: backboneChartSpec(g.summaries),
+    })),
   });
 
   const curveRuns = runs.filter((r) => r.metrics || r.files.includes("train_log.csv")).slice(

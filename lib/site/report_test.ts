@@ -89,10 +89,38 @@ Deno.test("buildSiteReport: the backbone table takes the short 4-branch ablation
   assert.equal(backbones.warning, undefined);
   const table = backbones.tables![0];
   assert.deepEqual(table.rows.map((r) => [r[0], r[1]]), [
-    ["slim", "backbones/short/backbone-slim-20261129-010000"],
     ["ssdv2", "ablation/short/branches-4-20261129-000000"],
+    ["slim", "backbones/short/backbone-slim-20261129-010000"],
   ]);
+  assert.match(table.caption ?? "", /short schedule/);
   assert.match(backbones.notes![0], /same config/);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("buildSiteReport: one Table 2 per schedule, longest first, the newest run of each branch count", async () => {
+  const root = await Deno.makeTempDir();
+  const mk = async (rel: string, branches: number, map: number) => {
+    await Deno.mkdir(`${root}/${rel}`, { recursive: true });
+    const w = (n: string, v: unknown) => Deno.writeTextFile(`${root}/${rel}/${n}`, JSON.stringify(v));
+    await w("config.json", { model: { trunk: "ssdv2", branches } });
+    await w("metrics.json", { map, voc: { face_mask: { ap: map }, face: { ap: map } } });
+    await w("provenance.json", { data: { label: "real" }, backend: { name: "native" } });
+  };
+  await mk("ablation/quick/branches-1-20261129-010000", 1, 0.01);
+  await mk("ablation/short/branches-1-20261129-000000", 1, 0.2);
+  await mk("ablation/short/branches-1-20261129-020000", 1, 0.3); // newer: replaces the one above
+  await mk("ablation/short/branches-2-20261129-000000", 2, 0.4);
+  const report = await buildSiteReport(root, { generatedAt: "T" });
+  const ablation = report.sections.find((s) => s.id === "ablation")!;
+  assert.deepEqual(ablation.tables!.map((t) => t.caption?.split(": ").at(-1)), [
+    "short schedule (12 epochs, all data)",
+    "quick runs (3 epochs on 1,536 images; a pipeline check)",
+  ]);
+  const short = ablation.tables![0];
+  const col = short.columns.indexOf("mAP ours (%)");
+  assert.deepEqual(short.rows.map((r) => r[col]), [30, 40]);
+  assert.equal(ablation.tables![1].rows.length, 1);
+  assert.equal(ablation.charts!.length, 2);
   await Deno.remove(root, { recursive: true });
 });
 
