@@ -262,8 +262,11 @@ BnFwd& getBnFwd(int64_t N, int64_t H, int64_t W, int64_t C, float eps, bool trai
   auto it = bnFwdCache.find(key);
   if (it != bnFwdCache.end()) return *it->second;
   auto e = std::make_unique<BnFwd>();
-  normalization_flags flags = normalization_flags::use_scale | normalization_flags::use_shift;
-  if (!training) flags = flags | normalization_flags::use_global_stats | normalization_flags::fuse_norm_relu;
+  // ReLU fused in both modes; in training oneDNN records its decisions in a workspace bitmask, which the backward
+  // pass applies itself, so neither a separate ReLU pass here nor a masking pass over dy there is needed.
+  normalization_flags flags =
+      normalization_flags::use_scale | normalization_flags::use_shift | normalization_flags::fuse_norm_relu;
+  if (!training) flags = flags | normalization_flags::use_global_stats;
   batch_normalization_forward::desc d(training ? prop_kind::forward_training : prop_kind::forward_inference,
                                       bnMd(N, H, W, C), eps, flags);
   e->pd = batch_normalization_forward::primitive_desc(d, eng());
@@ -280,7 +283,8 @@ BnBwd& getBnBwd(int64_t N, int64_t H, int64_t W, int64_t C, float eps) {
   if (it != bnBwdCache.end()) return *it->second;
   auto& hint = getBnFwd(N, H, W, C, eps, true);
   auto e = std::make_unique<BnBwd>();
-  normalization_flags flags = normalization_flags::use_scale | normalization_flags::use_shift;
+  normalization_flags flags =
+      normalization_flags::use_scale | normalization_flags::use_shift | normalization_flags::fuse_norm_relu;
   batch_normalization_backward::desc d(prop_kind::backward, bnMd(N, H, W, C), bnMd(N, H, W, C), eps, flags);
   e->pd = batch_normalization_backward::primitive_desc(d, eng(), hint.pd);
   e->prim = batch_normalization_backward(e->pd);
@@ -289,54 +293,52 @@ BnBwd& getBnBwd(int64_t N, int64_t H, int64_t W, int64_t C, float eps) {
   return ref;
 }
 
-// Training: normalise z with its batch statistics (written to mean / var), then ReLU, into y.
-// Inference: normalise with the given moving mean / var and ReLU, in place on y (z == y allowed).
-void bnRelu(int64_t N, int64_t H, int64_t W, int64_t C, float* z, float* gamma, float* beta, float* mean, float* var,
-            float* y, float eps, bool training) {
-  auto& b = getBnFwd(N, H, W, C, eps, training);
-  memory::desc md = bnMd(N, H, W, C);
-  b.prim.execute(strm(), {{DNNL_ARG_SRC, memory(md, eng(), z)},
-                          {DNNL_ARG_DST, memory(md, eng(), y)},
-                          {DNNL_ARG_SCALE, memory(vecMd(C), eng(), gamma)},
-                          {DNNL_ARG_SHIFT, memory(vecMd(C), eng(), beta)},
-                          {DNNL_ARG_MEAN, memory(vecMd(C), eng(), mean)},
-                          {DNNL_ARG_VARIANCE, memory(vecMd(C), eng(), var)}});
-  strm().wait();
-  Tic tic;
-  if (training) {
-    const int64_t n = N * H * W * C;
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; i++) y[i] = y[i] > 0.f ? y[i] : 0.f;
-    tic.lap("relu_loop", std::to_string(n));
-  }
+// Bytes of the ReLU workspace a training-mode bnRelu writes for an N x H x W x C tensor (JavaScript allocates it and
+// keeps it until the backward pass).
+size_t bnWorkspaceBytes(int64_t N, int64_t H, int64_t W, int64_t C, float eps) {
+  return getBnFwd(N, H, W, C, eps, true).pd.workspace_desc().get_size();
 }
 
-// dz = d(BN)/dz applied to (dy masked by y > 0); also dgamma, dbeta. `masked` is scratch of the size of y.
-void bnReluBackward(int64_t N, int64_t H, int64_t W, int64_t C, float* z, float* gamma, float* mean, float* var,
-                    float* y, float* dy, float* masked, float* dz, float* dgamma, float* dbeta, float eps) {
-  const int64_t n = N * H * W * C;
-#pragma omp parallel for simd schedule(static)
-  // Both loads unconditional so the compiler emits a vector select: a branch on the sign of y mispredicts half the
-  // time and made this loop 6x slower than the batch-norm backward it feeds.
-  for (int64_t i = 0; i < n; i++) {
-    const float g = dy[i];
-    masked[i] = y[i] > 0.f ? g : 0.f;
+// Training: normalise z with its batch statistics (written to mean / var), then ReLU, into y; the ReLU decisions go
+// to `ws` (bnWorkspaceBytes). Inference: normalise with the given moving mean / var and ReLU, in place on y (z == y
+// allowed), no workspace.
+void bnRelu(int64_t N, int64_t H, int64_t W, int64_t C, float* z, float* gamma, float* beta, float* mean, float* var,
+            float* y, float eps, bool training, void* ws = nullptr) {
+  auto& b = getBnFwd(N, H, W, C, eps, training);
+  memory::desc md = bnMd(N, H, W, C);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(md, eng(), z)},
+                                       {DNNL_ARG_DST, memory(md, eng(), y)},
+                                       {DNNL_ARG_SCALE, memory(vecMd(C), eng(), gamma)},
+                                       {DNNL_ARG_SHIFT, memory(vecMd(C), eng(), beta)},
+                                       {DNNL_ARG_MEAN, memory(vecMd(C), eng(), mean)},
+                                       {DNNL_ARG_VARIANCE, memory(vecMd(C), eng(), var)}};
+  if (training) {
+    if (!ws) throw std::runtime_error("bnRelu: training needs a ReLU workspace");
+    args.insert({DNNL_ARG_WORKSPACE, memory(b.pd.workspace_desc(), eng(), ws)});
   }
+  b.prim.execute(strm(), args);
+  strm().wait();
+}
+
+// dz = d(BN + ReLU)/dz applied to dy, the ReLU decisions read from the forward pass's workspace; also dgamma, dbeta.
+void bnReluBackward(int64_t N, int64_t H, int64_t W, int64_t C, float* z, float* gamma, float* mean, float* var,
+                    void* ws, float* dy, float* dz, float* dgamma, float* dbeta, float eps) {
   Tic tic;
   auto& b = getBnBwd(N, H, W, C, eps);
   memory::desc md = bnMd(N, H, W, C);
   b.prim.execute(strm(), {{DNNL_ARG_SRC, memory(md, eng(), z)},
                           {DNNL_ARG_MEAN, memory(vecMd(C), eng(), mean)},
                           {DNNL_ARG_VARIANCE, memory(vecMd(C), eng(), var)},
-                          {DNNL_ARG_DIFF_DST, memory(md, eng(), masked)},
+                          {DNNL_ARG_DIFF_DST, memory(md, eng(), dy)},
                           {DNNL_ARG_SCALE, memory(vecMd(C), eng(), gamma)},
                           // oneDNN 2.6 insists on a shift argument here although the backward pass never reads it.
                           {DNNL_ARG_SHIFT, memory(vecMd(C), eng(), gamma)},
+                          {DNNL_ARG_WORKSPACE, memory(b.pd.workspace_desc(), eng(), ws)},
                           {DNNL_ARG_DIFF_SRC, memory(md, eng(), dz)},
                           {DNNL_ARG_DIFF_SCALE, memory(vecMd(C), eng(), dgamma)},
                           {DNNL_ARG_DIFF_SHIFT, memory(vecMd(C), eng(), dbeta)}});
   strm().wait();
-  tic.lap("bn_bwd_only", std::to_string(n));
+  tic.lap("bn_bwd_only", std::to_string(N * H * W * C));
 }
 
 // Scratch buffers owned by the addon, reused across calls (JavaScript calls in from one thread).
@@ -465,9 +467,9 @@ napi_value JsConvBackwardWeights(napi_env env, napi_callback_info info) {
   });
 }
 
-// cbForward(x, w, gamma, beta, mean, variance, z|null, y, p, eps, training)
-// Training writes the conv output to z and the batch statistics to mean / variance; inference reads the moving
-// statistics from mean / variance and needs no z.
+// cbForward(x, w, gamma, beta, mean, variance, z|null, y, p, eps, training, ws|null)
+// Training writes the conv output to z, the batch statistics to mean / variance and the ReLU decisions to ws;
+// inference reads the moving statistics from mean / variance and needs neither z nor ws.
 napi_value JsCbForward(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     Args a(env, info);
@@ -481,13 +483,13 @@ napi_value JsCbForward(napi_env env, napi_callback_info info) {
     convForward(p, a.f32(0, "x"), a.f32(1, "w"), nullptr, z, kLinear, 0.f);
     tic.lap("cb_fwd_conv", shape);
     bnRelu(p.N, p.OH, p.OW, p.OC, z, a.f32(2, "gamma"), a.f32(3, "beta"), a.f32(4, "mean"), a.f32(5, "variance"), y,
-           eps, training);
+           eps, training, training ? a.f32(11, "ws") : nullptr);
     tic.lap("cb_fwd_bnrelu", shape);
     return undef(env);
   });
 }
 
-// cbBackwardParams(x, w, gamma, z, mean, variance, y, dy, dz, dw, dgamma, dbeta, p, eps): the CB backward without the
+// cbBackwardParams(x, w, gamma, z, mean, variance, ws, dy, dz, dw, dgamma, dbeta, p, eps): the CB backward without the
 // input gradient. dz (the gradient at the conv output) is written for a later convBackwardData when the caller needs
 // dx; the block that reads the image never does, and its backward-data convolution was the costliest of the step.
 napi_value JsCbBackwardParams(napi_env env, napi_callback_info info) {
@@ -495,12 +497,11 @@ napi_value JsCbBackwardParams(napi_env env, napi_callback_info info) {
     Args a(env, info);
     ConvP p = a.conv(12, "p");
     float eps = static_cast<float>(a.num(13, "eps"));
-    const size_t n = static_cast<size_t>(p.N * p.OH * p.OW * p.OC);
     Tic tic;
     std::string shape = tracing() ? convKey(p) : std::string();
     float* dz = a.f32(8, "dz");
     bnReluBackward(p.N, p.OH, p.OW, p.OC, a.f32(3, "z"), a.f32(2, "gamma"), a.f32(4, "mean"), a.f32(5, "variance"),
-                   a.f32(6, "y"), a.f32(7, "dy"), scratch(0, n), dz, a.f32(10, "dgamma"), a.f32(11, "dbeta"), eps);
+                   a.f32(6, "ws"), a.f32(7, "dy"), dz, a.f32(10, "dgamma"), a.f32(11, "dbeta"), eps);
     tic.lap("cb_bnrelu_bwd", shape);
     convBackwardWeights(p, a.f32(0, "x"), dz, a.f32(9, "dw"));
     tic.lap("cb_bwd_weights", shape);
@@ -508,7 +509,8 @@ napi_value JsCbBackwardParams(napi_env env, napi_callback_info info) {
   });
 }
 
-// dcbForward(x, dwK, g1, b1, pwK, g2, b2, m1, v1, m2, v2, z1|null, a1|null, z2|null, y, pDw, pPw, eps, training)
+// dcbForward(x, dwK, g1, b1, pwK, g2, b2, m1, v1, m2, v2, z1|null, a1|null, z2|null, y, pDw, pPw, eps, training,
+//            ws1|null, ws2|null)
 napi_value JsDcbForward(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     Args a(env, info);
@@ -521,10 +523,10 @@ napi_value JsDcbForward(napi_env env, napi_callback_info info) {
       float *z1 = a.f32(11, "z1"), *a1 = a.f32(12, "a1"), *z2 = a.f32(13, "z2");
       convForward(pd, x, a.f32(1, "dwK"), nullptr, z1, kLinear, 0.f);
       bnRelu(pd.N, pd.OH, pd.OW, pd.OC, z1, a.f32(2, "g1"), a.f32(3, "b1"), a.f32(7, "m1"), a.f32(8, "v1"), a1, eps,
-             true);
+             true, a.f32(19, "ws1"));
       convForward(pp, a1, a.f32(4, "pwK"), nullptr, z2, kLinear, 0.f);
       bnRelu(pp.N, pp.OH, pp.OW, pp.OC, z2, a.f32(5, "g2"), a.f32(6, "b2"), a.f32(9, "m2"), a.f32(10, "v2"), y, eps,
-             true);
+             true, a.f32(20, "ws2"));
     } else {
       float* a1 = scratch(2, static_cast<size_t>(pd.N * pd.OH * pd.OW * pd.OC));
       convForward(pd, x, a.f32(1, "dwK"), nullptr, a1, kLinear, 0.f);
@@ -538,8 +540,8 @@ napi_value JsDcbForward(napi_env env, napi_callback_info info) {
   });
 }
 
-// dcbBackward(x, dwK, g1, pwK, g2, z1, a1, z2, y, m1, v1, m2, v2, dy,
-//             dx, ddwK, dg1, db1, dpwK, dg2, db2, pDw, pPw, eps)
+// dcbBackward(x, dwK, g1, pwK, g2, z1, a1, z2, ws2, m1, v1, m2, v2, dy,
+//             dx, ddwK, dg1, db1, dpwK, dg2, db2, pDw, pPw, eps, ws1)
 napi_value JsDcbBackward(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     Args a(env, info);
@@ -547,18 +549,17 @@ napi_value JsDcbBackward(napi_env env, napi_callback_info info) {
     float eps = static_cast<float>(a.num(23, "eps"));
     const size_t n1 = static_cast<size_t>(pd.N * pd.OH * pd.OW * pd.OC);
     const size_t n2 = static_cast<size_t>(pp.N * pp.OH * pp.OW * pp.OC);
-    float* s0 = scratch(0, n1 > n2 ? n1 : n2);
     float* s1 = scratch(1, n1 > n2 ? n1 : n2);
     float* da1 = scratch(3, n1);
     float* a1 = a.f32(6, "a1");
     // Stage 2: BN + ReLU, then the 1x1 convolution.
     bnReluBackward(pp.N, pp.OH, pp.OW, pp.OC, a.f32(7, "z2"), a.f32(4, "g2"), a.f32(11, "m2"), a.f32(12, "v2"),
-                   a.f32(8, "y"), a.f32(13, "dy"), s0, s1, a.f32(19, "dg2"), a.f32(20, "db2"), eps);
+                   a.f32(8, "ws2"), a.f32(13, "dy"), s1, a.f32(19, "dg2"), a.f32(20, "db2"), eps);
     convBackwardData(pp, s1, a.f32(3, "pwK"), da1);
     convBackwardWeights(pp, a1, s1, a.f32(18, "dpwK"));
-    // Stage 1: BN + ReLU (masked by a1 > 0), then the depthwise convolution.
-    bnReluBackward(pd.N, pd.OH, pd.OW, pd.OC, a.f32(5, "z1"), a.f32(2, "g1"), a.f32(9, "m1"), a.f32(10, "v1"), a1,
-                   da1, s0, s1, a.f32(16, "dg1"), a.f32(17, "db1"), eps);
+    // Stage 1: BN + ReLU, then the depthwise convolution.
+    bnReluBackward(pd.N, pd.OH, pd.OW, pd.OC, a.f32(5, "z1"), a.f32(2, "g1"), a.f32(9, "m1"), a.f32(10, "v1"),
+                   a.f32(24, "ws1"), da1, s1, a.f32(16, "dg1"), a.f32(17, "db1"), eps);
     convBackwardData(pd, s1, a.f32(1, "dwK"), a.f32(14, "dx"));
     convBackwardWeights(pd, a.f32(0, "x"), s1, a.f32(15, "ddwK"));
     return undef(env);
@@ -647,6 +648,18 @@ napi_value JsSetThreads(napi_env env, napi_callback_info info) {
   });
 }
 
+// bnWorkspaceBytes(N, H, W, C, eps): bytes of the ReLU workspace of a training-mode BN + ReLU.
+napi_value JsBnWorkspaceBytes(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    auto d = [&](size_t i, const char* name) { return static_cast<int64_t>(a.num(i, name)); };
+    size_t bytes = bnWorkspaceBytes(d(0, "N"), d(1, "H"), d(2, "W"), d(3, "C"), static_cast<float>(a.num(4, "eps")));
+    napi_value r;
+    napi_create_double(env, static_cast<double>(bytes), &r);
+    return r;
+  });
+}
+
 napi_value JsGetThreads(napi_env env, napi_callback_info) {
   napi_value r;
   napi_create_int32(env, omp_get_max_threads(), &r);
@@ -683,6 +696,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPoolBackward", nullptr, JsMaxPoolBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgemm", nullptr, JsSgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, JsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bnWorkspaceBytes", nullptr, JsBnWorkspaceBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, JsGetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, JsVersion, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"cacheSize", nullptr, JsCacheSize, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -42,7 +42,10 @@ export interface NativeAddon {
   convBackwardData(dy: Float32Array, w: Float32Array, dx: Float32Array, p: ConvParams): void;
   /** dw = gradient of conv(x, w) with respect to w. */
   convBackwardWeights(x: Float32Array, dy: Float32Array, dw: Float32Array, p: ConvParams): void;
-  /** Fused CB forward; training writes z (conv output) and the batch mean / biased variance. */
+  /**
+   * Fused CB forward; training writes z (conv output), the batch mean / biased variance and the ReLU workspace `ws`
+   * ({@link bnWorkspaceBytes}) that the backward pass reads.
+   */
   cbForward(
     x: Float32Array,
     w: Float32Array,
@@ -55,16 +58,20 @@ export interface NativeAddon {
     p: ConvParams,
     eps: number,
     training: boolean,
+    ws?: Float32Array | null,
   ): void;
   /**
-   * Fused CB backward without the input gradient: (x, w, gamma, z, mean, variance, y, dy, dz, dw, dgamma, dbeta, p,
-   * eps) writes dw, dgamma, dbeta and dz, the gradient at the conv output, from which {@link convBackwardData} gives
+   * Fused CB backward without the input gradient: (x, w, gamma, z, mean, variance, ws, dy, dz, dw, dgamma, dbeta, p,
+   * eps), ws being the ReLU workspace the training forward wrote, writes dw, dgamma, dbeta and dz, the gradient at the conv output, from which {@link convBackwardData} gives
    * dx when it is needed.
    */
   cbBackwardParams(...args: (Float32Array | ConvParams | number)[]): void;
-  /** Fused DCB forward. */
+  /** Fused DCB forward; training also writes the two stages' ReLU workspaces (the last two arguments). */
   dcbForward(...args: (Float32Array | ConvParams | number | boolean | null)[]): void;
-  /** Fused DCB backward. */
+  /**
+   * Fused DCB backward: (x, dwK, g1, pwK, g2, z1, a1, z2, ws2, m1, v1, m2, v2, dy, dx, ddwK, dg1, db1, dpwK, dg2, db2,
+   * pDw, pPw, eps, ws1), ws1 / ws2 being the stages' ReLU workspaces from the training forward.
+   */
   dcbBackward(...args: (Float32Array | ConvParams | number)[]): void;
   /**
    * Max-pooling gradient (x, dy, dx, p): each window's dy goes to its first maximum (row-major, as tfjs's cpu
@@ -77,6 +84,8 @@ export interface NativeAddon {
   setThreads(n: number): void;
   /** The OpenMP thread count. */
   getThreads(): number;
+  /** Bytes of the ReLU workspace of a training-mode BN + ReLU stage on an N x H x W x C tensor. */
+  bnWorkspaceBytes(n: number, h: number, w: number, c: number, epsilon: number): number;
   /** "oneDNN x.y.z". */
   version(): string;
   /** Number of cached primitives (grows once per new shape, then stays flat). */

@@ -55,6 +55,13 @@ function checkBlock(name: string, x: Info, kernel: Info, depthwise: boolean): vo
 
 /** Kernel configs for the fused blocks on `backendName`. */
 export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.KernelConfig[] {
+  // The ReLU workspace of a training-mode BN + ReLU stage (oneDNN's bitmask of the ReLU decisions), as a float32
+  // tensor so that autograd keeps it until the backward pass like any saved tensor.
+  const workspace = (b: BackendWasm, shape: number[], epsilon: number): Info => {
+    const [n, h, w, c] = shape;
+    const bytes = addon.bnWorkspaceBytes(n, h, w, c, epsilon);
+    return b.makeOutput([Math.max(1, Math.ceil(bytes / 4))], "float32");
+  };
   const cb: tf.KernelFunc = ({ inputs, attrs, backend }) => {
     const b = backend as BackendWasm;
     const { x, kernel, gamma, beta, movingMean, movingVariance } = inputs as Record<string, Info>;
@@ -83,16 +90,17 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
     const z = b.makeOutput(info.outShape, "float32");
     const mean = b.makeOutput(c, "float32");
     const variance = b.makeOutput(c, "float32");
+    const ws = workspace(b, info.outShape, epsilon);
     const v = (t: Info) => heapView(b, t);
-    addon.cbForward(v(x), v(kernel), v(gamma), v(beta), v(mean), v(variance), v(z), v(y), p, epsilon, true);
-    return [y, z, mean, variance];
+    addon.cbForward(v(x), v(kernel), v(gamma), v(beta), v(mean), v(variance), v(z), v(y), p, epsilon, true, v(ws));
+    return [y, z, mean, variance, ws];
   };
 
   // The CB backward in two kernels, so that the input gradient (one backward-data convolution) runs only when
   // autograd asks for it: never for the block that reads the image.
   const cbGradParams: tf.KernelFunc = ({ inputs, attrs, backend }) => {
     const b = backend as BackendWasm;
-    const { x, kernel, gamma, z, mean, variance, y, dy } = inputs as Record<string, Info>;
+    const { x, kernel, gamma, z, mean, variance, ws, dy } = inputs as Record<string, Info>;
     const { stride, epsilon } = attrs as unknown as BlockAttrs;
     const p = convParams(stageInfo(x.shape, kernel.shape, stride, false), 1);
     const dz = b.makeOutput(z.shape, "float32");
@@ -107,7 +115,7 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
       v(z),
       v(mean),
       v(variance),
-      v(y),
+      v(ws),
       v(dy),
       v(dz),
       v(dk),
@@ -152,10 +160,12 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
         b.makeOutput([dInfo.outChannels], "float32"),
         b.makeOutput([cout], "float32"),
         b.makeOutput([cout], "float32"),
+        workspace(b, dInfo.outShape, epsilon),
+        workspace(b, pInfo.outShape, epsilon),
       ]
       : [];
     const v = (t: Info) => heapView(b, t);
-    const [z1, a1, z2, m1, v1, m2, v2] = outs;
+    const [z1, a1, z2, m1, v1, m2, v2, ws1, ws2] = outs;
     addon.dcbForward(
       v(i.x),
       v(i.dwKernel),
@@ -176,6 +186,8 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
       pp,
       epsilon,
       training,
+      training ? v(ws1) : null,
+      training ? v(ws2) : null,
     );
     return [y, ...outs];
   };
@@ -191,7 +203,7 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
     );
     const v = (t: Info) => heapView(b, t);
     addon.dcbBackward(
-      ...[i.x, i.dwKernel, i.gamma1, i.pwKernel, i.gamma2, i.z1, i.a1, i.z2, i.y, i.mean1, i.variance1, i.mean2]
+      ...[i.x, i.dwKernel, i.gamma1, i.pwKernel, i.gamma2, i.z1, i.a1, i.z2, i.ws2, i.mean1, i.variance1, i.mean2]
         .map(v),
       v(i.variance2),
       v(i.dy),
@@ -199,6 +211,7 @@ export function fusedKernelConfigs(addon: NativeAddon, backendName: string): tf.
       convParams(dInfo, dInfo.inChannels),
       convParams(pInfo, 1),
       epsilon,
+      v(i.ws1),
     );
     return outs;
   };
@@ -309,20 +322,20 @@ export function nativeFusedBlocks(backendName: string): FusedBlocks {
       const y = runCustom({
         inputs: { 0: x, 1: kernel, 2: gamma, 3: beta },
         forwardFunc: (_backend, save) => {
-          const [y, z, mean, variance] = run(
+          const [y, z, mean, variance, ws] = run(
             FUSED_KERNELS.cb,
             { x, kernel, gamma, beta, movingMean, movingVariance },
             attrs,
           );
-          save([x, kernel, gamma, z, mean, variance, y]);
+          save([x, kernel, gamma, z, mean, variance, ws]);
           kept = [tf.keep(mean), tf.keep(variance)];
           return y;
         },
         backwardsFunc: (dy, saved) => {
-          const [x, kernel, gamma, z, mean, variance, y] = saved;
+          const [x, kernel, gamma, z, mean, variance, ws] = saved;
           const [dz, dk, dg, db] = run(
             FUSED_KERNELS.cbGradParams,
-            { x, kernel, gamma, z, mean, variance, y, dy },
+            { x, kernel, gamma, z, mean, variance, ws, dy },
             attrs,
           );
           return {
@@ -378,13 +391,14 @@ export function nativeFusedBlocks(backendName: string): FusedBlocks {
         const [x, dwKernel, gamma1, beta1, pwKernel, gamma2, beta2] = args as tf.Tensor[];
         const save = args[7] as tf.GradSaveFunc;
         const inputs = { x, dwKernel, gamma1, beta1, pwKernel, gamma2, beta2, ...moving };
-        const [y, z1, a1, z2, mean1, variance1, mean2, variance2] = run(FUSED_KERNELS.dcb, inputs, attrs);
-        save([x, dwKernel, gamma1, pwKernel, gamma2, z1, a1, z2, y, mean1, variance1, mean2, variance2]);
+        const [y, z1, a1, z2, mean1, variance1, mean2, variance2, ws1, ws2] = run(FUSED_KERNELS.dcb, inputs, attrs);
+        save([x, dwKernel, gamma1, pwKernel, gamma2, z1, a1, z2, ws1, ws2, mean1, variance1, mean2, variance2]);
         kept = [mean1, variance1, mean2, variance2].map((t) => tf.keep(t));
         return {
           value: y,
           gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-            const [x, dwKernel, gamma1, pwKernel, gamma2, z1, a1, z2, y, mean1, variance1, mean2, variance2] = saved;
+            const [x, dwKernel, gamma1, pwKernel, gamma2, z1, a1, z2, ws1, ws2, mean1, variance1, mean2, variance2] =
+              saved;
             return run(FUSED_KERNELS.dcbGrad, {
               x,
               dwKernel,
@@ -394,7 +408,8 @@ export function nativeFusedBlocks(backendName: string): FusedBlocks {
               z1,
               a1,
               z2,
-              y,
+              ws1,
+              ws2,
               mean1,
               variance1,
               mean2,
