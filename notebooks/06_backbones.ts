@@ -24,7 +24,16 @@
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { backboneChartSpec, backboneTable } from "../lib/report/mod.ts";
 import { TRUNKS } from "../lib/model/mod.ts";
-import { chartBundle, gridRuns, notebookContext, type RunFolder, show, showRunsTable, tableBundle } from "../lib/site/mod.ts";
+import {
+  chartBundle,
+  gridRuns,
+  notebookContext,
+  type RunFolder,
+  sharedSsdv2Experiment,
+  show,
+  showRunsTable,
+  tableBundle,
+} from "../lib/site/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);
@@ -37,8 +46,8 @@ const runs = await gridRuns(ctx, {
   missing: (trunks) => `of ${trunks.join(", ")}`,
   quickCaveat: ": compare them with each other, not with the paper",
   profiles: ["short", "quick"],
-  // Same configs as the 4-branch ablation runs of these profiles (a test in lib/train/grid_test.ts pins it).
-  shared: (profile) => profile === "paper" ? ["ablation"] : profile === "short" ? ["ablation/short"] : [],
+  // The ablation's 4-branch run where it is the same config as the ssdv2 backbone run.
+  shared: (profile) => [sharedSsdv2Experiment(profile === "paper" ? "backbones" : `backbones/${profile}`) ?? []].flat(),
 });
 const present = runs.filter((r): r is RunFolder => r !== null);
 for (const r of present) console.log(`${(r.config.model as { trunk: string }).trunk}: ${r.path}`);

@@ -21,7 +21,7 @@ import { parseEpochCsv } from "../train/log.ts";
 import { OBJECT_CLASSES } from "../types.ts";
 import { frameTable } from "./display.ts";
 import type { SiteChart, SiteReport, SiteSection, SiteTable } from "./html.ts";
-import { listRuns, type RunFolder, runSummary, usesGeneratedData } from "./runs.ts";
+import { listRuns, type RunFolder, runSummary, sharedSsdv2Experiment, usesGeneratedData } from "./runs.ts";
 
 /** Published numbers (DESIGN.md section 2), AP in %. */
 export const REFERENCE_RESULTS: SiteTable = {
@@ -144,14 +144,12 @@ export async function buildSiteReport(resultsDir: string, options: SiteReportOpt
     return experiments.map((experiment) => {
       const newest = new Map<string | number, RunFolder>();
       const inGroup = runs.filter((r) => r.experiment === experiment && r.metrics);
-      // The SSDv2 row of the short and paper backbone grids is the 4-branch ablation run of that profile (the
-      // grid reuses a finished run of an identical config; lib/train/grid.ts, pinned by its test).
-      const shared = kind === "backbones" && (experiment === "backbones" || experiment === "backbones/short")
-        ? runs.filter((r) =>
-          r.experiment === experiment.replace("backbones", "ablation") && r.metrics &&
-          summaries.get(r)!.branches === 4 && summaries.get(r)!.trunk === "ssdv2"
-        )
-        : [];
+      // The SSDv2 row of the short and paper backbone grids is the 4-branch ablation run of that profile.
+      const sharedExperiment = kind === "backbones" ? sharedSsdv2Experiment(experiment) : null;
+      const shared = runs.filter((r) =>
+        r.experiment === sharedExperiment && r.metrics && summaries.get(r)!.branches === 4 &&
+        summaries.get(r)!.trunk === "ssdv2"
+      );
       for (const r of [...shared, ...inGroup].sort((a, b) => a.runId.localeCompare(b.runId))) {
         newest.set(key(summaries.get(r)!), r);
       }

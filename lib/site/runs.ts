@@ -190,6 +190,16 @@ export function runSummary(run: RunFolder): RunSummaryFields {
   };
 }
 
+/**
+ * The ablation experiment whose 4-branch run is also the ssdv2 run of a backbone experiment, or null: the grids reuse
+ * a finished run of an identical config (lib/train/grid.ts), and only the short and paper configs are identical
+ * (pinned by lib/train/grid_test.ts; the quick backbone runs use another batch size).
+ */
+export function sharedSsdv2Experiment(backboneExperiment: string): string | null {
+  const shared: Record<string, string> = { backbones: "ablation", "backbones/short": "ablation/short" };
+  return shared[backboneExperiment] ?? null;
+}
+
 /** What {@link pickRun} looks for. */
 export interface RunQuery {
   trunk?: string;

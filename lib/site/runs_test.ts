@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { listRuns, pickRun, readRunFolder, type RunFolder, runScores, runSummary, usesGeneratedData } from "./runs.ts";
+import {
+  listRuns,
+  pickRun,
+  readRunFolder,
+  type RunFolder,
+  runScores,
+  runSummary,
+  sharedSsdv2Experiment,
+  usesGeneratedData,
+} from "./runs.ts";
 
 async function fixture(): Promise<string> {
   const root = await Deno.makeTempDir();
@@ -130,4 +139,11 @@ Deno.test("pickRun prefers the listed experiment, then more epochs, then the lat
   assert.equal(pickRun(runs, { branches: 2 }), null);
   assert.equal(pickRun(runs, { trunk: "slim" }), null);
   assert.equal(pickRun(runs.slice(3, 5)), null);
+});
+
+Deno.test("sharedSsdv2Experiment: the short and paper backbone grids share the ablation's 4-branch run, quick does not", () => {
+  assert.equal(sharedSsdv2Experiment("backbones"), "ablation");
+  assert.equal(sharedSsdv2Experiment("backbones/short"), "ablation/short");
+  assert.equal(sharedSsdv2Experiment("backbones/quick"), null);
+  assert.equal(sharedSsdv2Experiment("ablation/short"), null);
 });
