@@ -78,6 +78,11 @@ export interface NativeAddon {
    * kernel), `p` is the pool geometry in conv form.
    */
   maxPoolBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, p: ConvParams): void;
+  /**
+   * oneDNN's implementation names for a convolution geometry, "forward|backward-data|backward-weights" (e.g.
+   * "jit_wino_4x3:avx512_core|..." where Winograd runs).
+   */
+  convImpl(p: ConvParams): string;
   /** C = A B (row-major, m x k times k x n) with oneDNN's sgemm. */
   sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void;
   /** Sets the OpenMP thread count for later calls. */

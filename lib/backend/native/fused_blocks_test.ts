@@ -109,17 +109,18 @@ Deno.test({
     const names = ["y", "mean", "variance", "y (inference)", "dx", "dkernel", "dgamma", "dbeta"];
     for (const stride of [1, 2] as const) {
       for (const batch of [1, 8]) {
-        for (const [h, w] of [[15, 20], [8, 10]]) {
-          const x = tf.randomNormal([batch, h, w, 5], 0, 1, "float32", 1) as tf.Tensor4D;
-          const k = tf.randomNormal([3, 3, 5, 7], 0, 0.3, "float32", 2) as tf.Tensor4D;
-          const p = bnParams(7, 3);
+        // 16 -> 32 channels at stride 1: the Winograd convolution in all three passes.
+        for (const [h, w, cin, cout] of [[15, 20, 5, 7], [8, 10, 5, 7], [15, 20, 16, 32]]) {
+          const x = tf.randomNormal([batch, h, w, cin], 0, 1, "float32", 1) as tf.Tensor4D;
+          const k = tf.randomNormal([3, 3, cin, cout], 0, 0.3, "float32", 2) as tf.Tensor4D;
+          const p = bnParams(cout, 3);
           const [ref, got] = await onBackends(["cpu", NATIVE_BACKEND], () => cbAll(x, k, p, stride));
           assert.equal(got.length, names.length);
           for (let i = 0; i < names.length; i++) {
             const e = relErr(got[i], ref[i]);
-            assert.ok(e <= 1e-4, `CB s${stride} b${batch} ${h}x${w} ${names[i]}: relative error ${e}`);
+            assert.ok(e <= 1e-4, `CB s${stride} b${batch} ${h}x${w} ${cin}->${cout} ${names[i]}: relative error ${e}`);
           }
-          if (stride === 2 && h === 15) assert.equal(got[0].length, batch * 8 * 10 * 7);
+          if (stride === 2 && h === 15) assert.equal(got[0].length, batch * 8 * 10 * cout);
           tf.dispose([x, k, ...p]);
         }
       }

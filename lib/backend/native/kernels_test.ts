@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { addonBuilt } from "./addon.ts";
-import { loadNative } from "./native.ts";
+import { loadNative, nativeAddon } from "./native.ts";
 import { convParams, NATIVE_BACKEND } from "./kernels.ts";
 import { onBackends, relErr } from "./testing.ts";
 
@@ -36,8 +36,12 @@ Deno.test({
         for (const stride of [1, 2]) {
           for (const pad of pads) {
             for (const batch of [1, 8]) {
-              for (const [h, w] of [[15, 20], [8, 10]]) {
-                const cin = 6, cout = depthwise ? 6 : 10;
+              // 16 -> 32 channels: the stride-1 3x3 convolutions run as Winograd there (multiples of 16).
+              for (
+                const [[h, w], [cin, cout]] of [[15, 20], [8, 10]].flatMap((hw) =>
+                  (depthwise ? [[6, 6]] : [[6, 10], [16, 32]]).map((c) => [hw, c])
+                )
+              ) {
                 const x = tf.randomNormal([batch, h, w, cin], 0, 1, "float32", 1) as tf.Tensor4D;
                 const f = tf.randomNormal([k, k, cin, depthwise ? 1 : cout], 0, 1, "float32", 2) as tf.Tensor4D;
                 const [ref, got] = await onBackends(
@@ -46,7 +50,7 @@ Deno.test({
                 );
                 const what: string = `${depthwise ? "depthwise" : "conv"} ${k}x${k} s${stride} ${
                   JSON.stringify(pad)
-                } b${batch} ${h}x${w}`;
+                } b${batch} ${h}x${w} ${cin}->${cout}`;
                 for (let i = 0; i < 3; i++) {
                   const e = relErr(got[i], ref[i]);
                   assert.ok(e <= 1e-4, `${what} output ${i}: relative error ${e}`);
@@ -59,7 +63,7 @@ Deno.test({
         }
       }
     }
-    assert.equal(cases, 2 * 2 * 2 * 3 * 2 * 2);
+    assert.equal(cases, (2 + 1) * 2 * 2 * 3 * 2 * 2);
   },
 });
 
@@ -203,5 +207,27 @@ Deno.test({
         tf.dispose([x, r]);
       }
     }
+  },
+});
+
+Deno.test({
+  name: "native kernels: stride-1 3x3 convolutions with channels in multiples of 16 run as Winograd, others direct",
+  ignore,
+  async fn() {
+    assert.equal((await loadNative()).ok, true);
+    const addon = nativeAddon()!;
+    const impl = (x: [number, number, number, number], f: [number, number, number, number], stride: number) =>
+      addon.convImpl(convParams(tf.backend_util.computeConv2DInfo(x, f, stride, 1, "same"), 1));
+    const avx512 = Deno.build.os === "linux" && /\bavx512f\b/.test(Deno.readTextFileSync("/proc/cpuinfo"));
+    const off = Deno.env.get("SSD_NATIVE_WINOGRAD") === "0";
+    const wino = impl([16, 30, 40, 64], [3, 3, 64, 64], 1).split("|");
+    assert.equal(wino.length, 3);
+    if (avx512 && !off) {
+      for (const name of wino) assert.match(name, /wino/, `64->64 3x3 s1: ${wino.join(" | ")}`);
+    } else {
+      console.warn(`Winograd not expected here (avx512f ${avx512}, SSD_NATIVE_WINOGRAD=0 ${off}): ${wino}`);
+    }
+    for (const name of impl([2, 15, 20, 6], [3, 3, 6, 10], 1).split("|")) assert.doesNotMatch(name, /wino/);
+    for (const name of impl([2, 16, 20, 16], [3, 3, 16, 32], 2).split("|")) assert.doesNotMatch(name, /wino/);
   },
 });
