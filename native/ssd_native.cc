@@ -179,18 +179,28 @@ struct ConvBwdW {
   Scratchpad pad;
 };
 
-// Winograd F(4x4, 3x3) (oneDNN's jit_wino_4x3) runs our stride-1 3x3 convolutions about twice as fast as the direct
-// kernels in all three passes (measured on this machine for 16->32 at 120x160 up to 128->128 at 15x20, batch 16), at
-// the price of a reorder of the activations to and from its blocked layout. It needs channel counts that are
-// multiples of 16. SSD_NATIVE_WINOGRAD=0 turns it off (to compare, or if a machine's oneDNN lacks it).
-bool winogradWanted(const ConvP& p) {
-  static const bool off = [] {
+// Winograd F(4x4, 3x3) (oneDNN's jit_wino_4x3) runs our stride-1 3x3 convolutions up to twice as fast as the direct
+// kernels in all three passes, but it works on its blocked layout (nChw16c), so the activations are reordered to it
+// and back, and on small maps its 4x4 tiles and transforms cost more than they save. Measured on this machine with
+// the reorders included (direct / Winograd time, forward + both backward passes): 64->64 at 30x40 and 128->128 at
+// 15x20 1.7x faster at batch 16 and 8, 16->32 at 120x160 1.1-1.2x, 128->32 at 15x20 1.35-1.6x; but 16->16 at any
+// size 0.5-0.9x, every map of 8x10 or smaller 0.15-0.9x, and batch 1 0.2-1.1x. Hence: channel counts in multiples of
+// 16 (its requirement), IC x OC >= 512, at least 300 output pixels, batch >= 4. SSD_NATIVE_WINOGRAD=0 or
+// setWinograd(false) turns it off.
+bool& winogradOn() {
+  static bool on = [] {
     const char* v = std::getenv("SSD_NATIVE_WINOGRAD");
-    return v != nullptr && std::string(v) == "0";
+    return v == nullptr || std::string(v) != "0";
   }();
-  return !off && p.G == 1 && p.KH == 3 && p.KW == 3 && p.SH == 1 && p.SW == 1 && p.DH == 1 && p.DW == 1 &&
-         p.IC % 16 == 0 && p.OC % 16 == 0;
+  return on;
 }
+bool winogradWanted(const ConvP& p) {
+  return winogradOn() && p.G == 1 && p.KH == 3 && p.KW == 3 && p.SH == 1 && p.SW == 1 && p.DH == 1 && p.DW == 1 &&
+         p.IC % 16 == 0 && p.OC % 16 == 0 && p.IC * p.OC >= 512 && p.OH * p.OW >= 300 && p.N >= 4;
+}
+// Cache key of a convolution: its geometry and whether Winograd may be used (setWinograd switches at run time).
+std::string convKeyW(const ConvP& p) { return convKey(p) + (winogradWanted(p) ? "w" : "d"); }
+
 primitive_attr userScratchpad() {
   primitive_attr a;
   a.set_scratchpad_mode(scratchpad_mode::user);
@@ -206,7 +216,7 @@ std::unordered_map<std::string, std::unique_ptr<ConvBwdW>> bwdWCache;
 enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeaky = 3, kSigmoid = 4, kElu = 5 };
 
 ConvFwd& getFwd(const ConvP& p, bool bias, int act, float alpha) {
-  std::string key = convKey(p) + (bias ? "b" : "n") + std::to_string(act) + ":" + std::to_string(alpha);
+  std::string key = convKeyW(p) + (bias ? "b" : "n") + std::to_string(act) + ":" + std::to_string(alpha);
   auto it = fwdCache.find(key);
   if (it != fwdCache.end()) return *it->second;
   auto e = std::make_unique<ConvFwd>();
@@ -254,7 +264,7 @@ ConvFwd& getFwd(const ConvP& p, bool bias, int act, float alpha) {
 }
 
 ConvBwdD& getBwdD(const ConvP& p) {
-  std::string key = convKey(p);
+  std::string key = convKeyW(p);
   auto it = bwdDCache.find(key);
   if (it != bwdDCache.end()) return *it->second;
   auto& hint = getFwd(p, false, kLinear, 0.f);
@@ -276,7 +286,7 @@ ConvBwdD& getBwdD(const ConvP& p) {
 }
 
 ConvBwdW& getBwdW(const ConvP& p) {
-  std::string key = convKey(p);
+  std::string key = convKeyW(p);
   auto it = bwdWCache.find(key);
   if (it != bwdWCache.end()) return *it->second;
   auto& hint = getFwd(p, false, kLinear, 0.f);
@@ -775,6 +785,19 @@ napi_value JsBnWorkspaceBytes(napi_env env, napi_callback_info info) {
   });
 }
 
+// setWinograd(on) -> the previous setting: whether the convolutions run from now on may use Winograd (tests compare
+// the two paths).
+napi_value JsSetWinograd(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    bool before = winogradOn();
+    winogradOn() = a.flag(0, "on");
+    napi_value r;
+    napi_get_boolean(env, before, &r);
+    return r;
+  });
+}
+
 napi_value JsGetThreads(napi_env env, napi_callback_info) {
   napi_value r;
   napi_create_int32(env, omp_get_max_threads(), &r);
@@ -813,6 +836,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sgemm", nullptr, JsSgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, JsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnWorkspaceBytes", nullptr, JsBnWorkspaceBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setWinograd", nullptr, JsSetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, JsGetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, JsVersion, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"cacheSize", nullptr, JsCacheSize, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -87,6 +87,11 @@ export interface NativeAddon {
   sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void;
   /** Sets the OpenMP thread count for later calls. */
   setThreads(n: number): void;
+  /**
+   * Whether convolutions run from now on may use Winograd where it pays (default on, or off with
+   * SSD_NATIVE_WINOGRAD=0); returns the previous setting. Tests compare the two paths.
+   */
+  setWinograd(on: boolean): boolean;
   /** The OpenMP thread count. */
   getThreads(): number;
   /** Bytes of the ReLU workspace of a training-mode BN + ReLU stage on an N x H x W x C tensor. */

@@ -109,7 +109,7 @@ Deno.test({
     const names = ["y", "mean", "variance", "y (inference)", "dx", "dkernel", "dgamma", "dbeta"];
     for (const stride of [1, 2] as const) {
       for (const batch of [1, 8]) {
-        // 16 -> 32 channels at stride 1: the Winograd convolution in all three passes.
+        // 16 -> 32 channels on 15x20 at stride 1 and batch 8: the Winograd convolution in all three passes.
         for (const [h, w, cin, cout] of [[15, 20, 5, 7], [8, 10, 5, 7], [15, 20, 16, 32]]) {
           const x = tf.randomNormal([batch, h, w, cin], 0, 1, "float32", 1) as tf.Tensor4D;
           const k = tf.randomNormal([3, 3, cin, cout], 0, 0.3, "float32", 2) as tf.Tensor4D;
