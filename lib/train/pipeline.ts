@@ -36,9 +36,20 @@ import {
   hostInfo,
   type Provenance,
   readProvenance,
+  type ResumedSession,
   writeProvenance,
 } from "./run.ts";
 import { type LossFn, type TrainBatch, trainModel, type TrainResult } from "./trainer.ts";
+
+/** `p` with one more resumed session recorded (its start in `resumed`, its code and backend in `resumedSessions`). */
+export function withResumedSession(p: Provenance, session: ResumedSession): Provenance {
+  return {
+    ...p,
+    resumed: [...p.resumed, session.start],
+    resumedSessions: [...(p.resumedSessions ?? []), session],
+    end: null,
+  };
+}
 
 /** A built detector: the model (outputs logits `[B,P,3]` and offsets `[B,P,4]`) and its priors. */
 export interface DetectorBundle {
@@ -259,22 +270,24 @@ export async function runExperiment(config: RunConfig | null, options: RunOption
     throw new Error(`${runDir}: --resume with other data than the run started with (checksum differs)`);
   }
   const git = await gitState();
-  provenance = provenance ? { ...provenance, resumed: [...provenance.resumed, started.toISOString()], end: null } : {
-    commit: git.commit,
-    dirty: git.dirty,
-    data: data.provenance,
-    backend,
-    seed: config.seed,
-    host: hostInfo(),
-    start: started.toISOString(),
-    end: null,
-    durationSeconds: null,
-    resumed: [],
-    trainImgPerSec: null,
-    evalImgPerSec: null,
-    forwardImgPerSec: null,
-    command: ["deno", ...Deno.args].join(" "),
-  };
+  provenance = provenance
+    ? withResumedSession(provenance, { start: started.toISOString(), ...git, backend: backend.name })
+    : {
+      commit: git.commit,
+      dirty: git.dirty,
+      data: data.provenance,
+      backend,
+      seed: config.seed,
+      host: hostInfo(),
+      start: started.toISOString(),
+      end: null,
+      durationSeconds: null,
+      resumed: [],
+      trainImgPerSec: null,
+      evalImgPerSec: null,
+      forwardImgPerSec: null,
+      command: ["deno", ...Deno.args].join(" "),
+    };
   await writeProvenance(runDir, provenance);
 
   const build = options.buildDetector ?? defaultDetectorFactory;

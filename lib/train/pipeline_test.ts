@@ -6,7 +6,14 @@ import { readCheckpointIndex } from "./checkpoint.ts";
 import { loadConfig } from "./config.ts";
 import { readJson } from "./files.ts";
 import { Progress } from "./log.ts";
-import { type DetectorFactory, evaluateRun, loadRunData, loadRunModel, runExperiment } from "./pipeline.ts";
+import {
+  type DetectorFactory,
+  evaluateRun,
+  loadRunData,
+  loadRunModel,
+  runExperiment,
+  withResumedSession,
+} from "./pipeline.ts";
 import { missingRunFiles, type Provenance } from "./run.ts";
 
 // Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
@@ -102,6 +109,11 @@ Deno.test("runExperiment end to end on generated data: trains, is killed, resume
     assert.equal(prov.seed, 3);
     assert.equal(prov.backend.name, "cpu");
     assert.equal(prov.resumed.length, 1);
+    // The resumed session's code and backend are recorded beside its start time.
+    assert.equal(prov.resumedSessions?.length, 1);
+    assert.equal(prov.resumedSessions![0].start, prov.resumed[0]);
+    assert.equal(prov.resumedSessions![0].backend, "cpu");
+    assert.equal(prov.resumedSessions![0].commit, prov.commit);
     assert.ok(prov.end !== null && prov.trainImgPerSec! > 0 && prov.evalImgPerSec! > 0);
     assert.match(prov.data.checksum, /^[0-9a-f]{64}$/);
     const log = await Deno.readTextFile(`${first.runDir}/train.log`);
@@ -137,4 +149,17 @@ Deno.test("loadRunData: bad samples are left out and listed, by file and problem
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
+});
+
+Deno.test("withResumedSession: appends to resumed and resumedSessions, starting the list for older provenance", () => {
+  const old = { resumed: ["t0"], end: "t1", commit: "a" } as unknown as Provenance;
+  const s1 = { start: "t2", commit: "b", dirty: false, backend: "native" };
+  const p1 = withResumedSession(old, s1);
+  assert.deepEqual(p1.resumed, ["t0", "t2"]);
+  assert.deepEqual(p1.resumedSessions, [s1]);
+  assert.equal(p1.end, null);
+  assert.equal(p1.commit, "a", "the start commit stays");
+  const p2 = withResumedSession(p1, { ...s1, start: "t3", commit: null, dirty: null });
+  assert.deepEqual(p2.resumedSessions!.map((s) => s.start), ["t2", "t3"]);
+  assert.deepEqual(old.resumed, ["t0"], "the input is not changed");
 });

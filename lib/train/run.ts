@@ -38,6 +38,14 @@ export interface DataProvenance {
   problems?: string[];
 }
 
+/** One resumed session of a run, as {@link Provenance.resumedSessions} records it. */
+export interface ResumedSession {
+  start: string;
+  commit: string | null;
+  dirty: boolean | null;
+  backend: string;
+}
+
 /** Contents of `provenance.json`. */
 export interface Provenance {
   commit: string | null;
@@ -52,6 +60,11 @@ export interface Provenance {
   durationSeconds: number | null;
   /** Start times of resumed sessions, oldest first. */
   resumed: string[];
+  /**
+   * The code and backend each resumed session ran with, oldest first (a long run may be resumed under a newer
+   * commit). Absent in runs recorded before this field existed, and it covers only the resumes made since.
+   */
+  resumedSessions?: ResumedSession[];
   trainImgPerSec: number | null;
   evalImgPerSec: number | null;
   forwardImgPerSec: number | null;
