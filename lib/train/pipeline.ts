@@ -30,6 +30,7 @@ import { evalOptionsOf, evaluateModel, type ModelEvaluation } from "./evaluate.t
 import { exists, readJson, readWeights, writeJsonAtomic } from "./files.ts";
 import { Progress } from "./log.ts";
 import {
+  acquireRunLock,
   createRunDir,
   type DataProvenance,
   gitState,
@@ -257,6 +258,27 @@ export async function runExperiment(config: RunConfig | null, options: RunOption
     progress.line(line);
     options.onLog?.(line);
   };
+  const lock = await acquireRunLock(runDir);
+  if (lock.tookOverFrom) {
+    say(`took over the lock of pid ${lock.tookOverFrom.pid} (since ${lock.tookOverFrom.start}), which no longer runs`);
+  }
+  try {
+    return await trainLocked(config, runDir, provenance, started, say, progress, options);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** {@link runExperiment} once the run folder is locked. */
+async function trainLocked(
+  config: RunConfig,
+  runDir: string,
+  provenance: Provenance | null,
+  started: Date,
+  say: (line: string) => void,
+  progress: Progress,
+  options: RunOptions,
+): Promise<RunOutcome> {
   const backend = await setupBackendFor(config.backend, { log: say });
   const data = await loadRunData(config, { data: options.data, resolve: options.resolve, checksum: options.checksum });
   say(`run folder ${runDir}; backend ${backend.name}; ${data.provenance.description}`);

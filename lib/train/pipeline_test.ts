@@ -14,7 +14,7 @@ import {
   runExperiment,
   withResumedSession,
 } from "./pipeline.ts";
-import { missingRunFiles, type Provenance } from "./run.ts";
+import { createRunDir, missingRunFiles, type Provenance } from "./run.ts";
 
 // Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
 await tf.setBackend("cpu");
@@ -162,4 +162,28 @@ Deno.test("withResumedSession: appends to resumed and resumedSessions, starting 
   const p2 = withResumedSession(p1, { ...s1, start: "t3", commit: null, dirty: null });
   assert.deepEqual(p2.resumedSessions!.map((s) => s.start), ["t2", "t3"]);
   assert.deepEqual(old.resumed, ["t0"], "the input is not changed");
+});
+
+Deno.test("runExperiment: refuses a run folder that a live process is training, before loading anything", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = await createRunDir(await loadConfig("experiments/test/tiny.json"), {
+      resultsDir: root,
+      runId: "locked",
+    });
+    const live = {
+      pid: Deno.pid,
+      hostname: Deno.hostname(),
+      start: "2026-01-01T00:00:00Z",
+      command: "deno task train",
+    };
+    await Deno.writeTextFile(`${dir}/run.lock`, JSON.stringify(live));
+    await assert.rejects(
+      () => runExperiment(null, { resume: dir, progress: new Progress({ tty: false, write: () => {} }) }),
+      /another process is training this run \(pid \d+ .*deno task train\)/,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/run.lock`), JSON.stringify(live), "the holder's lock stays");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

@@ -3,6 +3,7 @@
  * record (commit, data checksum and label, backend, seed, host, times, speeds).
  * @module
  */
+import process from "node:process";
 import { exists, readJson, writeJsonAtomic } from "./files.ts";
 import type { RunConfig } from "./config.ts";
 import { OBJECT_CLASSES } from "../types.ts";
@@ -93,6 +94,85 @@ export async function createRunDir(
   await Deno.mkdir(dir, { recursive: true });
   await writeJsonAtomic(`${dir}/config.json`, config);
   return dir;
+}
+
+/** What `run.lock` in a run folder holds while a process trains into it. */
+export interface RunLockInfo {
+  pid: number;
+  hostname: string;
+  start: string;
+  command: string;
+}
+
+/** A held run-folder lock; {@link RunLock.release} removes it. */
+export interface RunLock {
+  path: string;
+  /** Set when the lock was taken over from a process that no longer runs. */
+  tookOverFrom: RunLockInfo | null;
+  release(): Promise<void>;
+}
+
+/** Whether process `pid` runs on this machine (signal 0 probes without signalling). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as { code?: string }).code === "EPERM";
+  }
+}
+
+/**
+ * Takes `<runDir>/run.lock` (created exclusively), so that two processes never train into one run folder (say, a
+ * grid resuming a run that a `--resume` elsewhere is still training). A lock left by a process that no longer runs
+ * on this machine (killed, machine restarted) is taken over; a live one, or one from another host, is an error
+ * naming the holder.
+ */
+export async function acquireRunLock(runDir: string, command = ["deno", ...Deno.args].join(" ")): Promise<RunLock> {
+  const path = `${runDir}/run.lock`;
+  const mine: RunLockInfo = { pid: Deno.pid, hostname: Deno.hostname(), start: new Date().toISOString(), command };
+  let tookOverFrom: RunLockInfo | null = null;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await Deno.writeTextFile(path, JSON.stringify(mine, null, 2) + "\n", { createNew: true });
+      return {
+        path,
+        tookOverFrom,
+        release: async () => {
+          try {
+            const now = JSON.parse(await Deno.readTextFile(path)) as RunLockInfo;
+            if (now.pid === mine.pid && now.start === mine.start) await Deno.remove(path);
+          } catch (e) {
+            if (!(e instanceof Deno.errors.NotFound)) throw e;
+          }
+        },
+      };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+    let held: RunLockInfo;
+    try {
+      held = JSON.parse(await Deno.readTextFile(path)) as RunLockInfo;
+    } catch (e) {
+      throw new Error(
+        `${path}: run folder is locked and its lock cannot be read (${(e as Error).message}); ` +
+          `delete it if no process is training this run`,
+      );
+    }
+    const here = held.hostname === mine.hostname;
+    if (!here || !Number.isInteger(held.pid) || processAlive(held.pid)) {
+      throw new Error(
+        `${runDir}: another process is training this run (pid ${held.pid} on ${held.hostname} since ${held.start}: ` +
+          `${held.command}); wait for it or stop it${here ? "" : `, or delete ${path} if it no longer runs`}`,
+      );
+    }
+    tookOverFrom = held;
+    await Deno.remove(path).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+  throw new Error(`${path}: another process took the lock at the same moment; try again`);
 }
 
 /** The current git commit and whether the tree is dirty; nulls when git is unavailable. */

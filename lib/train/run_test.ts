@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG } from "./config.ts";
-import { createRunDir, gitState, hostInfo, makeRunId, missingRunFiles, RUN_CONTRACT } from "./run.ts";
+import { acquireRunLock, createRunDir, gitState, hostInfo, makeRunId, missingRunFiles, RUN_CONTRACT } from "./run.ts";
+import { exists } from "./files.ts";
 
 Deno.test("makeRunId: name and UTC time stamp", () => {
   assert.equal(makeRunId("branches-4", new Date(Date.UTC(2026, 0, 2, 3, 4, 5))), "branches-4-20260102-030405");
@@ -29,4 +30,38 @@ Deno.test("gitState and hostInfo: commit is 40 hex digits in this repository", a
   const outside = await gitState("/");
   assert.equal(outside.commit, null);
   assert.equal(hostInfo().os, Deno.build.os);
+});
+
+Deno.test("acquireRunLock: one holder at a time; a dead holder's lock is taken over; another host's is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = await acquireRunLock(dir, "first");
+    assert.equal(a.tookOverFrom, null);
+    const held = JSON.parse(await Deno.readTextFile(`${dir}/run.lock`));
+    assert.equal(held.pid, Deno.pid);
+    assert.equal(held.command, "first");
+    // This process is alive, so a second taker is refused with the holder named.
+    await assert.rejects(() => acquireRunLock(dir, "second"), /another process is training this run \(pid \d+ .*first/);
+    await a.release();
+    assert.equal(await exists(`${dir}/run.lock`), false);
+    await a.release(); // twice is harmless
+
+    // A lock whose process is gone (a killed run) is taken over.
+    const dead = { pid: 999999999, hostname: Deno.hostname(), start: "2026-01-01T00:00:00Z", command: "killed" };
+    await Deno.writeTextFile(`${dir}/run.lock`, JSON.stringify(dead));
+    const b = await acquireRunLock(dir, "third");
+    assert.deepEqual(b.tookOverFrom, dead);
+    // Releasing does not remove a lock that is no longer ours.
+    await Deno.writeTextFile(`${dir}/run.lock`, JSON.stringify({ ...dead, pid: 1, command: "someone else" }));
+    await b.release();
+    assert.equal(await exists(`${dir}/run.lock`), true);
+
+    // Another machine's lock cannot be checked: refused, with the file to delete named.
+    await Deno.writeTextFile(`${dir}/run.lock`, JSON.stringify({ ...dead, hostname: "elsewhere" }));
+    await assert.rejects(() => acquireRunLock(dir), /on elsewhere .*delete .*run\.lock if it no longer runs/);
+    await Deno.writeTextFile(`${dir}/run.lock`, "{ not json");
+    await assert.rejects(() => acquireRunLock(dir), /lock cannot be read/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
