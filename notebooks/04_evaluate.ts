@@ -15,7 +15,7 @@
 // %%
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { boxIou } from "../lib/metrics/mod.ts";
-import { perClassTable, prChartSpec, summaryFromEval } from "../lib/report/mod.ts";
+import { dataLabelOf, perClassTable, prChartSpec, summaryFromEval } from "../lib/report/mod.ts";
 import { evaluateModel, evalOptionsOf, loadRunData, loadRunModel, setupBackendFor, validateConfig } from "../lib/train/mod.ts";
 import { CLASS_NAMES, type Detection, OBJECT_CLASSES } from "../lib/types.ts";
 import {
@@ -65,9 +65,7 @@ if (runDir !== null) {
     experiment: `${config.experiment}/${config.name}`,
     trunk: config.model.trunk,
     branches: config.model.branches,
-    dataLabel: data.provenance.label === "generated"
-      ? `GENERATED synthetic data (${s.images} val images)`
-      : `AIZOO subset, ${s.images} val images (not the paper's 1,839)`,
+    dataLabel: dataLabelOf(data.provenance.label, s.images, data.provenance.trainImages),
     backend: backend.name,
   });
   dataLabel = summary.dataLabel;

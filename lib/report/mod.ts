@@ -4,14 +4,20 @@
  * @module
  */
 
-export type { RunSummary } from "./summary.ts";
+export type { RunFiles, RunScores, RunSummary } from "./summary.ts";
 export {
+  dataLabelOf,
   dataLabels,
+  getPath,
   isGeneratedData,
   PAPER_PER_CLASS_AP,
   PAPER_TABLE2_MAP,
+  PAPER_TEST_IMAGES,
   provenanceNotes,
+  runScores,
+  summarizeRun,
   summaryFromEval,
+  usesGeneratedData,
 } from "./summary.ts";
 export type { Cell, ReportTable } from "./tables.ts";
 export { ablationTable, backboneTable, perClassTable, tableCells, toCsv, toMarkdown, writeTable } from "./tables.ts";

@@ -1,4 +1,5 @@
 import type { EvalResult } from "../metrics/types.ts";
+import { OBJECT_CLASSES } from "../types.ts";
 
 /**
  * The plain record of one finished run that tables and charts are built from, and the paper's reference numbers.
@@ -67,4 +68,131 @@ export function summaryFromEval(result: EvalResult, meta: Omit<RunSummary, "map"
   const perClassAp: Record<string, number | null> = {};
   for (const [name, v] of Object.entries(result.voc)) perClassAp[name] = v.ap;
   return { ...meta, map: result.map, perClassAp };
+}
+
+/** Images in the paper's test set (AIZOO's own validation split). */
+export const PAPER_TEST_IMAGES = 1839;
+
+/**
+ * The data label of tables and charts: generated data is flagged, real data carries its image counts (and, unless it
+ * is AIZOO's full 1,839-image validation split, that it is not the paper's test set).
+ */
+export function dataLabelOf(label: string, valImages: number, trainImages?: number): string {
+  const n = (x: number) => x.toLocaleString("en-US");
+  if (label === "generated") return `GENERATED synthetic data (${n(valImages)} val images)`;
+  const counts = `${trainImages ? `${n(trainImages)} train / ` : ""}${n(valImages)} val images`;
+  return `AIZOO data, ${counts}${valImages === PAPER_TEST_IMAGES ? "" : ` (not the paper's ${n(PAPER_TEST_IMAGES)})`}`;
+}
+
+/** The parsed JSON files of a run folder (config.json; metrics.json and provenance.json when present). */
+export interface RunFiles {
+  config: Record<string, unknown>;
+  metrics?: Record<string, unknown>;
+  provenance?: Record<string, unknown>;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** The value at `path` inside nested objects, or undefined. */
+export function getPath(obj: unknown, path: string[]): unknown {
+  let cur = obj;
+  for (const key of path) {
+    if (!cur || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+/** The headline numbers of a run, in [0, 1]; `null` where the run has no such number. */
+export interface RunScores {
+  map: number | null;
+  map11: number | null;
+  /** All-point VOC AP per object class name. */
+  ap: Record<string, number | null>;
+  /** COCO-style AP@[.5:.95]. */
+  cocoAp: number | null;
+}
+
+/**
+ * The scores of a run from `metrics.json`, which holds the evaluator's summary
+ * (`{ voc: { <class>: { ap, ap11 } }, map, map11, coco: { ap, ... } }`), either at its top level or under `val`
+ * or `final`.
+ */
+export function runScores(run: RunFiles): RunScores {
+  const m = run.metrics;
+  const base = [m, getPath(m, ["final"]), getPath(m, ["val"])].find((x) => x && typeof x === "object" && "map" in x) as
+    | Record<string, unknown>
+    | undefined;
+  const ap: Record<string, number | null> = {};
+  for (const c of OBJECT_CLASSES) ap[c] = num(getPath(base, ["voc", c, "ap"]));
+  return { map: num(base?.map), map11: num(base?.map11), ap, cocoAp: num(getPath(base, ["coco", "ap"])) };
+}
+
+/**
+ * Whether a run trained or evaluated on generated data rather than the real images: metrics.json's or the
+ * provenance's data label (as lib/train writes them), else older flags (`data.generated`, `data.source`), else the
+ * config's data root.
+ */
+export function usesGeneratedData(run: RunFiles): boolean {
+  const p = run.provenance ?? {};
+  const labels = [getPath(run.metrics, ["data", "label"]), getPath(p, ["data", "label"])];
+  if (labels.includes("generated")) return true;
+  if (labels.includes("real")) return false;
+  const flags = [
+    getPath(p, ["data", "generated"]),
+    getPath(p, ["generated"]),
+    getPath(run.config, ["data", "generated"]),
+  ];
+  if (flags.some((f) => f === true)) return true;
+  if (flags.some((f) => f === false)) return false;
+  const texts = [
+    getPath(p, ["data", "source"]),
+    getPath(p, ["dataSource"]),
+    getPath(p, ["data", "root"]),
+    getPath(p, ["data"]),
+  ]
+    .filter((t) => typeof t === "string") as string[];
+  return texts.some((t) => /generated/i.test(t));
+}
+
+/**
+ * A run folder's {@link RunSummary}, the one reading that the per-run reports, the notebooks and the report share:
+ * trunk and branches from config.json; scores, parameters, MACs and speeds from metrics.json, falling back to
+ * provenance.json (older or unfinished runs); the data label from the evaluated images (metrics.json) or the
+ * provenance's counts. Absent facts stay absent.
+ */
+export function summarizeRun(run: RunFiles, experiment: string): RunSummary {
+  const s = runScores(run);
+  const m = run.metrics;
+  const p = run.provenance;
+  const opt = (...vs: unknown[]) => vs.map(num).find((v) => v !== null) ?? undefined;
+  const val = num(getPath(m, ["data", "images"])) ?? num(getPath(p, ["data", "valImages"]));
+  const train = num(getPath(p, ["data", "trainImages"])) ?? undefined;
+  const generated = usesGeneratedData(run);
+  const description = getPath(p, ["data", "description"]);
+  const dataLabel = val !== null
+    ? dataLabelOf(generated ? "generated" : "real", val, train)
+    : generated
+    ? `GENERATED synthetic data${typeof description === "string" ? ` (${description})` : ""}`
+    : "data unknown (no image counts in metrics.json or provenance.json)";
+  return {
+    experiment,
+    trunk: String(getPath(run.config, ["model", "trunk"]) ?? "?"),
+    branches: num(getPath(run.config, ["model", "branches"])) ?? 0,
+    map: s.map,
+    perClassAp: s.ap,
+    // metrics.json keeps them under `model` (lib/train's writeEvaluation); older files had them at the top.
+    params: opt(getPath(m, ["model", "params"]), getPath(m, ["params"]), getPath(p, ["params"])),
+    macs: opt(getPath(m, ["model", "macs"]), getPath(m, ["macs"]), getPath(p, ["macs"])),
+    fps: opt(
+      getPath(m, ["speed", "forwardImgPerSec"]),
+      getPath(p, ["forwardImgPerSec"]),
+      getPath(p, ["evalImgPerSec"]),
+    ),
+    trainImgPerSec: opt(getPath(m, ["trainImgPerSec"]), getPath(p, ["trainImgPerSec"])),
+    dataLabel,
+    backend: String(getPath(p, ["backend", "name"]) ?? getPath(run.config, ["backend", "name"]) ?? "?"),
+  };
 }

@@ -62,6 +62,6 @@ export async function notebookContext(options: ContextOptions = {}): Promise<Not
   const banner = data.generated
     ? `profile full, but NO REAL DATA was found, so this uses ${data.description}. Set FACEMASK_DATA to the ` +
       "aizoo-facemask folder for real numbers."
-    : `profile full: ${data.description} (AIZOO subset: 3,069 train / 930 val images).`;
+    : `profile full: ${data.description}.`;
   return { profile, data, resultsDir, banner };
 }

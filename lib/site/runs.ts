@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { RunSummary } from "../report/summary.ts";
-import { OBJECT_CLASSES } from "../types.ts";
+import { getPath as get, type RunSummary, summarizeRun, usesGeneratedData } from "../report/summary.ts";
 
 /** One run folder as found on disk. */
 export interface RunFolder {
@@ -96,98 +95,14 @@ export async function listRuns(resultsDir: string): Promise<RunFolder[]> {
   return runs;
 }
 
-function num(v: unknown): number | null {
-  return typeof v === "number" && Number.isFinite(v) ? v : null;
-}
-
-function get(obj: unknown, path: string[]): unknown {
-  let cur = obj;
-  for (const key of path) {
-    if (!cur || typeof cur !== "object") return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
-}
-
-/** The headline numbers of a run, in [0, 1]; `null` where the run has no such number. */
-export interface RunScores {
-  map: number | null;
-  map11: number | null;
-  /** All-point VOC AP per object class name. */
-  ap: Record<string, number | null>;
-  /** COCO-style AP@[.5:.95]. */
-  cocoAp: number | null;
-}
-
-/**
- * Reads the scores of a run from `metrics.json`, which holds the evaluator's summary
- * (`{ voc: { <class>: { ap, ap11 } }, map, map11, coco: { ap, ... } }`), either at its top level or under `val`
- * or `final`.
- */
-export function runScores(run: RunFolder): RunScores {
-  const m = run.metrics;
-  const base = [m, get(m, ["final"]), get(m, ["val"])].find((x) => x && typeof x === "object" && "map" in x) as
-    | Record<string, unknown>
-    | undefined;
-  const ap: Record<string, number | null> = {};
-  for (const c of OBJECT_CLASSES) ap[c] = num(get(base, ["voc", c, "ap"]));
-  return {
-    map: num(base?.map),
-    map11: num(base?.map11),
-    ap,
-    cocoAp: num(get(base, ["coco", "ap"])),
-  };
-}
-
-/**
- * Whether a run trained or evaluated on generated data rather than the real images. Looks at the provenance's
- * data description (`data.label` as lib/train writes it, else `data.generated`, `data.source`), then the config's data root.
- */
-export function usesGeneratedData(run: RunFolder): boolean {
-  const p = run.provenance ?? {};
-  const label = get(p, ["data", "label"]);
-  if (label === "generated") return true;
-  if (label === "real") return false;
-  const flags = [get(p, ["data", "generated"]), get(p, ["generated"]), get(run.config, ["data", "generated"])];
-  if (flags.some((f) => f === true)) return true;
-  if (flags.some((f) => f === false)) return false;
-  const texts = [get(p, ["data", "source"]), get(p, ["dataSource"]), get(p, ["data", "root"]), get(p, ["data"])]
-    .filter((t) => typeof t === "string") as string[];
-  return texts.some((t) => /generated/i.test(t));
-}
+export { type RunScores, runScores, usesGeneratedData } from "../report/summary.ts";
 
 /** lib/report's `RunSummary`, as a run folder provides it (see {@link runSummary}); one type, defined there. */
 export type RunSummaryFields = RunSummary;
 
-/**
- * The run as lib/report's `RunSummary` (tables and charts are built from it): trunk and branches from
- * `config.json`, scores from `metrics.json`, speeds and data from `provenance.json`; absent facts stay absent.
- */
+/** The run as lib/report's `RunSummary` ({@link summarizeRun}, shared with the notebooks and per-run reports). */
 export function runSummary(run: RunFolder): RunSummaryFields {
-  const s = runScores(run);
-  const p = run.provenance ?? {};
-  const opt = (v: unknown) => num(v) ?? undefined;
-  const generated = usesGeneratedData(run);
-  const description = get(p, ["data", "description"]);
-  const dataLabel = generated
-    ? `GENERATED data${typeof description === "string" ? ` (${description})` : ""}`
-    : run.provenance
-    ? "AIZOO subset 3,069 train / 930 val"
-    : "data unknown (no provenance.json)";
-  return {
-    experiment: run.experiment ? `${run.experiment}/${run.runId}` : run.runId,
-    trunk: String(get(run.config, ["model", "trunk"]) ?? "?"),
-    branches: num(get(run.config, ["model", "branches"])) ?? 0,
-    map: s.map,
-    perClassAp: s.ap,
-    // metrics.json keeps them under `model` (lib/train's writeEvaluation); older files had them at the top.
-    params: opt(get(run.metrics, ["model", "params"]) ?? get(run.metrics, ["params"]) ?? get(p, ["params"])),
-    macs: opt(get(run.metrics, ["model", "macs"]) ?? get(run.metrics, ["macs"]) ?? get(p, ["macs"])),
-    fps: opt(get(p, ["forwardImgPerSec"]) ?? get(p, ["evalImgPerSec"])),
-    trainImgPerSec: opt(get(p, ["trainImgPerSec"])),
-    dataLabel,
-    backend: String(get(p, ["backend", "name"]) ?? get(run.config, ["backend", "name"]) ?? "?"),
-  };
+  return summarizeRun(run, run.experiment ? `${run.experiment}/${run.runId}` : run.runId);
 }
 
 /**
@@ -217,7 +132,10 @@ export interface RunQuery {
  */
 export function pickRun(runs: readonly RunFolder[], query: RunQuery = {}): RunFolder | null {
   const rank = (r: RunFolder) => query.experiments ? query.experiments.indexOf(r.experiment) : 0;
-  const epochs = (r: RunFolder) => num(get(r.config, ["train", "epochs"])) ?? 0;
+  const epochs = (r: RunFolder) => {
+    const e = get(r.config, ["train", "epochs"]);
+    return typeof e === "number" && Number.isFinite(e) ? e : 0;
+  };
   const candidates = runs.filter((r) =>
     r.metrics !== undefined &&
     (query.trunk === undefined || get(r.config, ["model", "trunk"]) === query.trunk) &&

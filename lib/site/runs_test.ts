@@ -99,15 +99,20 @@ Deno.test("runSummary maps config, metrics and provenance into lib/report's RunS
     macs: undefined,
     fps: 120.5,
     trainImgPerSec: 8,
-    dataLabel: "GENERATED data (gen 400/100)",
+    dataLabel: "GENERATED synthetic data (gen 400/100)",
     backend: "cpu",
   });
   // Where lib/train's writeEvaluation puts the model's size: metrics.json `model`.
   r2.metrics = { ...r2.metrics, model: { params: 1043286, macs: 538038080 } };
   assert.equal(runSummary(r2).params, 1043286);
   assert.equal(runSummary(r2).macs, 538038080);
-  assert.equal(runSummary(r1).dataLabel, "data unknown (no provenance.json)");
+  assert.equal(runSummary(r1).dataLabel, "data unknown (no image counts in metrics.json or provenance.json)");
   assert.equal(runSummary(r1).map, null);
+  // Real data: the counts the run recorded, the evaluated images (metrics.json) first; never a fixed wording.
+  r1.provenance = { data: { label: "real", trainImages: 6120, valImages: 1839 } };
+  assert.equal(runSummary(r1).dataLabel, "AIZOO data, 6,120 train / 1,839 val images");
+  r1.metrics = { map: 0.5, data: { label: "real", images: 930 } };
+  assert.equal(runSummary(r1).dataLabel, "AIZOO data, 6,120 train / 930 val images (not the paper's 1,839)");
   await Deno.remove(root, { recursive: true });
 });
 

@@ -12,6 +12,7 @@ import { Rng } from "../util/rng.ts";
 import { matchBatch } from "../detect/mod.ts";
 import { multiboxLoss } from "../loss/mod.ts";
 import { metricsSummary, thinPrCurve } from "../metrics/mod.ts";
+import { dataLabelOf } from "../report/mod.ts";
 import { batches } from "../data/loader.ts";
 import {
   dataChecksum,
@@ -216,7 +217,7 @@ export async function writeEvaluation(
     data: { label: info.data.label, root: info.data.root, checksum: info.data.checksum, images: speed.images },
     note: info.data.label === "generated"
       ? "GENERATED synthetic data: these numbers say nothing about real face-mask detection"
-      : "AIZOO subset (3,069 train / 930 val images), not the paper's full 1,839-image test set",
+      : dataLabelOf("real", speed.images, info.data.trainImages),
     weights: info.weights,
     ...metricsSummary(result),
     cocoInput: result.cocoInput,

@@ -9,10 +9,12 @@ import {
   ablationTable,
   backboneChartSpec,
   backboneTable,
+  dataLabelOf,
   perClassTable,
   prChartSpec,
   type RunSummary,
   saveChart,
+  summarizeRun,
   trainingChartSpec,
   writeTable,
 } from "../report/mod.ts";
@@ -20,40 +22,16 @@ import { OBJECT_CLASSES } from "../types.ts";
 import { exists, readJson } from "./files.ts";
 import { parseEpochCsv } from "./log.ts";
 
-interface MetricsFile {
-  map: number | null;
-  voc: Record<string, { ap: number | null }>;
-  data: { label: string; images: number };
-  speed?: { forwardImgPerSec?: number; evalImgPerSec?: number };
-  trainImgPerSec?: number | null;
-  model?: { params?: number; macs?: number };
-}
+export { dataLabelOf };
 
-/** The data label shown in tables and charts. */
-export function dataLabelOf(label: string, images: number): string {
-  return label === "generated"
-    ? `GENERATED synthetic data (${images} val images)`
-    : `AIZOO subset, ${images} val images (not the paper's 1,839)`;
-}
-
-/** Reads a finished run folder into lib/report's {@link RunSummary}. */
+/** Reads a finished run folder into lib/report's {@link RunSummary} ({@link summarizeRun}, named by config.name). */
 export async function runSummaryOf(runDir: string): Promise<RunSummary> {
-  const config = await readJson<{ name: string; model: { trunk: string; branches: number } }>(`${runDir}/config.json`);
-  const metrics = await readJson<MetricsFile>(`${runDir}/metrics.json`);
-  const prov = await readJson<{ backend?: { name?: string } }>(`${runDir}/provenance.json`);
-  return {
-    experiment: config.name,
-    trunk: config.model.trunk,
-    branches: config.model.branches,
-    map: metrics.map,
-    perClassAp: Object.fromEntries(OBJECT_CLASSES.map((c) => [c, metrics.voc[c]?.ap ?? null])),
-    params: metrics.model?.params,
-    macs: metrics.model?.macs,
-    fps: metrics.speed?.forwardImgPerSec,
-    trainImgPerSec: metrics.trainImgPerSec ?? undefined,
-    dataLabel: dataLabelOf(metrics.data.label, metrics.data.images),
-    backend: prov.backend?.name ?? "unknown",
-  };
+  const config = await readJson<Record<string, unknown>>(`${runDir}/config.json`);
+  const metrics = await readJson<Record<string, unknown>>(`${runDir}/metrics.json`);
+  const provenance = (await exists(`${runDir}/provenance.json`))
+    ? await readJson<Record<string, unknown>>(`${runDir}/provenance.json`)
+    : undefined;
+  return summarizeRun({ config, metrics, provenance }, String(config.name ?? runDir));
 }
 
 /** Writes a run's per-class table, P-R chart and training curves into the run folder; returns the files. */

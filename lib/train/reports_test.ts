@@ -50,7 +50,8 @@ Deno.test("runSummaryOf: reads a run folder into a RunSummary", async () => {
     assert.equal(s.fps, 20);
     assert.equal(s.backend, "wasm");
     assert.equal(s.dataLabel, "GENERATED synthetic data (6 val images)");
-    assert.equal(dataLabelOf("real", 930), "AIZOO subset, 930 val images (not the paper's 1,839)");
+    assert.equal(dataLabelOf("real", 930), "AIZOO data, 930 val images (not the paper's 1,839)");
+    assert.equal(dataLabelOf("real", 1839, 6120), "AIZOO data, 6,120 train / 1,839 val images");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
