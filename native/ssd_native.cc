@@ -131,9 +131,10 @@ struct Reo {
 };
 
 // A primitive's scratchpad (oneDNN's user scratchpad mode) in the scratchpad slot, with a guard band behind it that
-// is checked after every call. oneDNN 2.6's library-managed scratchpad corrupted the heap once Winograd primitives
-// of several shapes existed (glibc aborted at exit after the kernel test grid ran behind the fused-block tests);
-// with our own, guarded, it does not, and an overrun would be reported instead of corrupting memory.
+// is checked after every call. With oneDNN 2.6's library-managed scratchpads the heap got corrupted once Winograd
+// primitives of several shapes existed (glibc aborted with "munmap_chunk(): invalid pointer" after the kernel test
+// grid ran behind the fused-block tests); with these the same tests run clean under MALLOC_CHECK_=3, and an overrun
+// would be reported here instead of corrupting memory.
 struct Scratchpad {
   static constexpr size_t kGuard = 64;
   static constexpr float kMark = -1234.5f;
@@ -316,7 +317,8 @@ ConvBwdW& getBwdW(const ConvP& p) {
 void convForward(const ConvP& p, float* x, float* w, float* b, float* y, int act, float alpha) {
   auto& c = getFwd(p, b != nullptr, act, alpha);
   memory wm = c.w.in(w);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, c.src.in(x)}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, c.dst.outMem(y)}};
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, c.src.in(x)}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, c.dst.outMem(y)}};
   if (b) args.insert({DNNL_ARG_BIAS, memory(memory::desc({p.OC}, dt::f32, tag::x), eng(), b)});
   args.insert({DNNL_ARG_SCRATCHPAD, c.pad.mem()});
   c.prim.execute(strm(), args);
