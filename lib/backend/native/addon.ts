@@ -83,6 +83,20 @@ export interface NativeAddon {
    * "jit_wino_4x3:avx512_core|..." where Winograd runs).
    */
   convImpl(p: ConvParams): string;
+  /**
+   * Copies `rows` runs of `len` floats, run r from `src[r * srcStride + srcOffset]` to `dst[r * dstStride +
+   * dstOffset]` (SplitV and Concat along an axis); throws when a run would leave either array.
+   */
+  blockCopy(
+    src: Float32Array,
+    dst: Float32Array,
+    rows: number,
+    len: number,
+    srcStride: number,
+    srcOffset: number,
+    dstStride: number,
+    dstOffset: number,
+  ): void;
   /** C = A B (row-major, m x k times k x n) with oneDNN's sgemm. */
   sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void;
   /** Sets the OpenMP thread count for later calls. */

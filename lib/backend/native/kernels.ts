@@ -202,6 +202,45 @@ export function nativeKernelConfigs(
     return dx;
   };
 
+  // SplitV and Concat as runs of contiguous floats (rows = the product of the dimensions before the axis).
+  const splitV: tf.KernelFunc = (args) => {
+    const b = args.backend as BackendWasm;
+    const { x } = args.inputs as { x: Info };
+    const a = args.attrs as unknown as { numOrSizeSplits: number[] | number; axis: number };
+    if (x.dtype !== "float32") return fallback(tf.SplitV)!.kernelFunc(args);
+    const axis = tf.util.parseAxisParam(a.axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, a.numOrSizeSplits, axis);
+    const rows = tf.util.sizeFromShape(x.shape.slice(0, axis));
+    const inner = tf.util.sizeFromShape(x.shape.slice(axis + 1));
+    const outs = sizes.map((n) => b.makeOutput(x.shape.map((d, i) => (i === axis ? n : d)), "float32"));
+    const src = heapView(b, x);
+    let offset = 0;
+    outs.forEach((o, i) => {
+      addon.blockCopy(src, heapView(b, o), rows, sizes[i] * inner, x.shape[axis] * inner, offset, sizes[i] * inner, 0);
+      offset += sizes[i] * inner;
+    });
+    return outs;
+  };
+  const concat: tf.KernelFunc = (args) => {
+    const b = args.backend as BackendWasm;
+    const inputs = (args.inputs as unknown as Info[]).filter((t) => tf.util.sizeFromShape(t.shape) > 0);
+    const a = args.attrs as unknown as { axis: number };
+    if (inputs.length < 2 || inputs.some((t) => t.dtype !== "float32")) return fallback(tf.Concat)!.kernelFunc(args);
+    const axis = tf.util.parseAxisParam(a.axis, inputs[0].shape)[0];
+    const outShape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
+    const out = b.makeOutput(outShape, "float32");
+    const dst = heapView(b, out);
+    const rows = tf.util.sizeFromShape(outShape.slice(0, axis));
+    const inner = tf.util.sizeFromShape(outShape.slice(axis + 1));
+    let offset = 0;
+    for (const t of inputs) {
+      const len = t.shape[axis] * inner;
+      addon.blockCopy(heapView(b, t), dst, rows, len, len, 0, outShape[axis] * inner, offset);
+      offset += len;
+    }
+    return out;
+  };
+
   const k = (kernelName: string, kernelFunc: tf.KernelFunc): tf.KernelConfig => ({
     kernelName,
     backendName,
@@ -218,5 +257,7 @@ export function nativeKernelConfigs(
     k(tf.FusedDepthwiseConv2D, fused(tf.FusedDepthwiseConv2D, true)),
     k(tf.Identity, identity),
     k(tf.MaxPoolGrad, maxPoolGrad),
+    k(tf.SplitV, splitV),
+    k(tf.Concat, concat),
   ];
 }

@@ -244,3 +244,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "native kernels: SplitV and Concat along every axis equal the cpu backend exactly (and Concat's gradient)",
+  ignore,
+  async fn() {
+    await tf.setBackend("cpu");
+    assert.equal((await loadNative()).ok, true);
+    for (const name of [tf.SplitV, tf.Concat]) {
+      assert.notEqual(tf.getKernel(name, NATIVE_BACKEND)?.kernelFunc, tf.getKernel(name, "wasm")?.kernelFunc, name);
+    }
+    const shape: [number, number, number, number] = [3, 5, 4, 6];
+    for (let axis = 0; axis < 4; axis++) {
+      const x = tf.randomNormal(shape, 0, 1, "float32", axis) as tf.Tensor4D;
+      const sizes = axis === 3 ? [1, 3, 2] : [shape[axis] - 2, 2];
+      const [ref, got] = await onBackends(["cpu", NATIVE_BACKEND], () => {
+        const parts = tf.split(x, sizes, axis);
+        const joined = tf.concat(parts.slice().reverse(), axis);
+        // Concat's gradient is a SplitV of dy; a random weighting makes every element's gradient distinct.
+        const [a, c] = [parts[0], parts[parts.length - 1]];
+        const r = tf.randomUniform(tf.concat([c, a], axis).shape, -1, 1, "float32", 3);
+        const grads = tf.grads((u: tf.Tensor, v: tf.Tensor) => tf.concat([v, u], axis).mul(r).sum())([a, c]);
+        r.dispose();
+        return [...parts, joined, ...grads];
+      });
+      for (let i = 0; i < ref.length; i++) assert.deepEqual(got[i], ref[i], `axis ${axis} output ${i}`);
+      x.dispose();
+    }
+    const one = new Float32Array(10);
+    assert.throws(() => nativeAddon()!.blockCopy(one, one, 3, 4, 4, 0, 4, 0), /reach past the end/);
+  },
+});
