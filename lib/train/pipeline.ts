@@ -312,6 +312,7 @@ async function trainLocked(
       command: ["deno", ...Deno.args].join(" "),
     };
   await writeProvenance(runDir, provenance);
+  const before = provenance;
 
   const build = options.buildDetector ?? defaultDetectorFactory;
   const { model, priors } = await build(config.model, { seed: config.seed });
@@ -353,6 +354,12 @@ async function trainLocked(
       progress,
       stopAfterEpoch: options.stopAfterEpoch,
       onLog: options.onLog,
+      // Each checkpoint brings the recorded duration up to date, so a session that is killed (the usual end of a
+      // long run's session) still counts up to its last checkpoint.
+      onCheckpoint: async () => {
+        const seconds = (Date.now() - started.getTime()) / 1000;
+        await writeProvenance(runDir, { ...before, durationSeconds: (before.durationSeconds ?? 0) + seconds });
+      },
     });
 
     if (skipped.size > 0) say(`skipped ${skipped.size} training sample(s) that failed to load (listed above)`);

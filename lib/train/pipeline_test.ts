@@ -68,10 +68,20 @@ Deno.test("runExperiment end to end on generated data: trains, is killed, resume
     assert.equal(first.evaluation, null);
     assert.equal((await readCheckpointIndex(`${first.runDir}/checkpoints`)).last, "epoch-0001");
 
+    // While a session runs, each checkpoint has already brought the recorded duration up to date (a killed session
+    // keeps what it trained): when epoch 3 is logged, epoch 2 of this session is already counted in provenance.json.
+    const firstSeconds = (await readJson<Provenance>(`${first.runDir}/provenance.json`)).durationSeconds!;
+    assert.ok(firstSeconds > 0);
+    const seenMidRun: (number | null)[] = [];
     const second = await runExperiment(config, {
       resume: first.runDir,
       resolve,
       buildDetector: smallDetector,
+      onLog: (line) => {
+        if (/^epoch 3\/4: loss/.test(line)) {
+          seenMidRun.push(JSON.parse(Deno.readTextFileSync(`${first.runDir}/provenance.json`)).durationSeconds);
+        }
+      },
       progress: quiet,
     });
     assert.equal(tf.memory().numTensors, before);
@@ -108,6 +118,8 @@ Deno.test("runExperiment end to end on generated data: trains, is killed, resume
     assert.equal(prov.data.label, "generated");
     assert.equal(prov.seed, 3);
     assert.equal(prov.backend.name, "cpu");
+    assert.equal(seenMidRun.length, 1);
+    assert.ok(seenMidRun[0]! > firstSeconds, `mid-run duration ${seenMidRun[0]} after ${firstSeconds}`);
     assert.equal(prov.resumed.length, 1);
     // The resumed session's code and backend are recorded beside its start time.
     assert.equal(prov.resumedSessions?.length, 1);

@@ -90,6 +90,8 @@ export interface TrainOptions {
   stopAfterEpoch?: number;
   /** Extra sink for log lines (besides `train.log`). */
   onLog?: (line: string) => void;
+  /** Called after each epoch's checkpoint is written (the run's records can be brought up to date there). */
+  onCheckpoint?: (epoch: number) => Promise<void>;
 }
 
 /** What a training session did. */
@@ -336,6 +338,7 @@ export async function trainModel(parts: TrainerParts, options: TrainOptions): Pr
         `epoch ${epoch}/${t.epochs}: loss ${row.loss?.toFixed(4)} (cls ${row.loss_cls?.toFixed(4)} loc ` +
           `${row.loss_loc?.toFixed(4)}), ${row.train_img_s?.toFixed(1)} img/s, checkpoint ${lastGood}`,
       );
+      await options.onCheckpoint?.(epoch);
       if (options.stopAfterEpoch !== undefined && epoch >= options.stopAfterEpoch && epoch < t.epochs) {
         log(`stopping after epoch ${epoch} as asked (resume with --resume)`);
         epoch++;
