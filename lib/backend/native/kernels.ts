@@ -207,7 +207,7 @@ export function nativeKernelConfigs(
     const b = args.backend as BackendWasm;
     const { x } = args.inputs as { x: Info };
     const a = args.attrs as unknown as { numOrSizeSplits: number[] | number; axis: number };
-    if (x.dtype !== "float32") return fallback(tf.SplitV)!.kernelFunc(args);
+    if (x.dtype !== "float32" || tf.util.sizeFromShape(x.shape) === 0) return fallback(tf.SplitV)!.kernelFunc(args);
     const axis = tf.util.parseAxisParam(a.axis, x.shape)[0];
     const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, a.numOrSizeSplits, axis);
     const rows = tf.util.sizeFromShape(x.shape.slice(0, axis));
@@ -216,7 +216,19 @@ export function nativeKernelConfigs(
     const src = heapView(b, x);
     let offset = 0;
     outs.forEach((o, i) => {
-      addon.blockCopy(src, heapView(b, o), rows, sizes[i] * inner, x.shape[axis] * inner, offset, sizes[i] * inner, 0);
+      // An empty piece has no heap memory to view.
+      if (sizes[i] > 0) {
+        addon.blockCopy(
+          src,
+          heapView(b, o),
+          rows,
+          sizes[i] * inner,
+          x.shape[axis] * inner,
+          offset,
+          sizes[i] * inner,
+          0,
+        );
+      }
       offset += sizes[i] * inner;
     });
     return outs;

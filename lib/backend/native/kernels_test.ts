@@ -257,7 +257,7 @@ Deno.test({
     const shape: [number, number, number, number] = [3, 5, 4, 6];
     for (let axis = 0; axis < 4; axis++) {
       const x = tf.randomNormal(shape, 0, 1, "float32", axis) as tf.Tensor4D;
-      const sizes = axis === 3 ? [1, 3, 2] : [shape[axis] - 2, 2];
+      const sizes = axis === 3 ? [1, 3, 0, 2] : [shape[axis] - 2, 2];
       const [ref, got] = await onBackends(["cpu", NATIVE_BACKEND], () => {
         const parts = tf.split(x, sizes, axis);
         const joined = tf.concat(parts.slice().reverse(), axis);
