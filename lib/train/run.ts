@@ -112,14 +112,23 @@ export interface RunLock {
   release(): Promise<void>;
 }
 
-/** Whether process `pid` runs on this machine (signal 0 probes without signalling). */
+/**
+ * Whether process `pid` runs on this machine and may be a training process (signal 0 probes without signalling). On
+ * Linux a live pid whose command line does not mention deno is another process that reuses the number (after a
+ * restart, say), so it does not hold the lock.
+ */
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     // EPERM: it exists but belongs to someone else.
-    return (e as { code?: string }).code === "EPERM";
+    if ((e as { code?: string }).code !== "EPERM") return false;
+  }
+  if (Deno.build.os !== "linux") return true;
+  try {
+    return /deno/.test(Deno.readTextFileSync(`/proc/${pid}/cmdline`));
+  } catch {
+    return true;
   }
 }
 

@@ -56,6 +56,14 @@ Deno.test("acquireRunLock: one holder at a time; a dead holder's lock is taken o
     await b.release();
     assert.equal(await exists(`${dir}/run.lock`), true);
 
+    // On Linux a live pid that is not a deno process (the number was reused) does not hold the lock.
+    if (Deno.build.os === "linux" && !/deno/.test(Deno.readTextFileSync("/proc/1/cmdline"))) {
+      await Deno.writeTextFile(`${dir}/run.lock`, JSON.stringify({ ...dead, pid: 1, command: "reused pid" }));
+      const c = await acquireRunLock(dir, "fourth");
+      assert.equal(c.tookOverFrom?.pid, 1);
+      await c.release();
+    }
+
     // Another machine's lock cannot be checked: refused, with the file to delete named.
     await Deno.writeTextFile(`${dir}/run.lock`, JSON.stringify({ ...dead, hostname: "elsewhere" }));
     await assert.rejects(() => acquireRunLock(dir), /on elsewhere .*delete .*run\.lock if it no longer runs/);
