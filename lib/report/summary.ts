@@ -91,9 +91,11 @@ export interface RunFiles {
   provenance?: Record<string, unknown>;
 }
 
-function num(v: unknown): number | null {
+/** `v` when it is a finite number, else null (run files are read without trusting their types). */
+export function finiteNumber(v: unknown): number | null {
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
+const num = finiteNumber;
 
 /** The value at `path` inside nested objects, or undefined. */
 export function getPath(obj: unknown, path: string[]): unknown {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { getPath as get, type RunSummary, summarizeRun, usesGeneratedData } from "../report/summary.ts";
+import { finiteNumber, getPath as get, type RunSummary, summarizeRun, usesGeneratedData } from "../report/summary.ts";
 
 /** One run folder as found on disk. */
 export interface RunFolder {
@@ -132,10 +132,7 @@ export interface RunQuery {
  */
 export function pickRun(runs: readonly RunFolder[], query: RunQuery = {}): RunFolder | null {
   const rank = (r: RunFolder) => query.experiments ? query.experiments.indexOf(r.experiment) : 0;
-  const epochs = (r: RunFolder) => {
-    const e = get(r.config, ["train", "epochs"]);
-    return typeof e === "number" && Number.isFinite(e) ? e : 0;
-  };
+  const epochs = (r: RunFolder) => finiteNumber(get(r.config, ["train", "epochs"])) ?? 0;
   const candidates = runs.filter((r) =>
     r.metrics !== undefined &&
     (query.trunk === undefined || get(r.config, ["model", "trunk"]) === query.trunk) &&

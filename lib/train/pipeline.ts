@@ -313,6 +313,8 @@ async function trainLocked(
     };
   await writeProvenance(runDir, provenance);
   const before = provenance;
+  // Seconds of training recorded for this run so far: earlier sessions plus this one up to now.
+  const durationNow = () => (before.durationSeconds ?? 0) + (Date.now() - started.getTime()) / 1000;
 
   const build = options.buildDetector ?? defaultDetectorFactory;
   const { model, priors } = await build(config.model, { seed: config.seed });
@@ -356,10 +358,7 @@ async function trainLocked(
       onLog: options.onLog,
       // Each checkpoint brings the recorded duration up to date, so a session that is killed (the usual end of a
       // long run's session) still counts up to its last checkpoint.
-      onCheckpoint: async () => {
-        const seconds = (Date.now() - started.getTime()) / 1000;
-        await writeProvenance(runDir, { ...before, durationSeconds: (before.durationSeconds ?? 0) + seconds });
-      },
+      onCheckpoint: () => writeProvenance(runDir, { ...before, durationSeconds: durationNow() }),
     });
 
     if (skipped.size > 0) say(`skipped ${skipped.size} training sample(s) that failed to load (listed above)`);
@@ -383,15 +382,13 @@ async function trainLocked(
           `${evaluation.speed.forwardImgPerSec.toFixed(1)} img/s`,
       );
     }
-    const end = new Date();
-    const sessions = (end.getTime() - started.getTime()) / 1000;
     provenance = {
-      ...provenance,
-      end: train.finished ? end.toISOString() : null,
-      durationSeconds: (provenance.durationSeconds ?? 0) + sessions,
-      trainImgPerSec: train.trainImgPerSec ?? provenance.trainImgPerSec,
-      evalImgPerSec: evaluation?.speed.evalImgPerSec ?? provenance.evalImgPerSec,
-      forwardImgPerSec: evaluation?.speed.forwardImgPerSec ?? provenance.forwardImgPerSec,
+      ...before,
+      end: train.finished ? new Date().toISOString() : null,
+      durationSeconds: durationNow(),
+      trainImgPerSec: train.trainImgPerSec ?? before.trainImgPerSec,
+      evalImgPerSec: evaluation?.speed.evalImgPerSec ?? before.evalImgPerSec,
+      forwardImgPerSec: evaluation?.speed.forwardImgPerSec ?? before.forwardImgPerSec,
     };
     await writeProvenance(runDir, provenance);
     return { runDir, train, evaluation, provenance };

@@ -9,7 +9,6 @@ import {
   ablationTable,
   backboneChartSpec,
   backboneTable,
-  dataLabelOf,
   perClassTable,
   prChartSpec,
   type RunSummary,
@@ -21,8 +20,6 @@ import {
 import { OBJECT_CLASSES } from "../types.ts";
 import { exists, readJson } from "./files.ts";
 import { parseEpochCsv } from "./log.ts";
-
-export { dataLabelOf };
 
 /** Reads a finished run folder into lib/report's {@link RunSummary} ({@link summarizeRun}, named by config.name). */
 export async function runSummaryOf(runDir: string): Promise<RunSummary> {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG } from "./config.ts";
-import { dataLabelOf, runSummaryOf, writeAblationReport, writeRunReports } from "./reports.ts";
+import { dataLabelOf } from "../report/mod.ts";
+import { runSummaryOf, writeAblationReport, writeRunReports } from "./reports.ts";
 
 async function fakeRun(dir: string, branches: number, map: number): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
