@@ -76,9 +76,19 @@ memory::desc userWMd(const ConvP& p) { return memory::desc(wDims(p), dt::f32, p.
 memory::desc anyWMd(const ConvP& p) { return memory::desc(wDims(p), dt::f32, tag::any); }
 
 // Buffers for oneDNN-layout copies and scratchpads. A call needs at most one of each slot at a time (JavaScript calls
-// in from one thread), so every primitive shares four slots, each as large as the largest request, instead of
+// in from one thread), so every primitive shares the same few slots, each as large as the largest request, instead of
 // owning buffers per shape (which tripled the addon's memory once Winograd's blocked copies came in).
-enum Slot { kSlotWeights = 0, kSlotIn = 1, kSlotOut = 2, kSlotScratchpad = 3, kSlots = 4 };
+// The DCB slots hold a block's intermediates while its two stages run (see `scratch`).
+enum Slot {
+  kSlotWeights,
+  kSlotIn,
+  kSlotOut,
+  kSlotScratchpad,
+  kSlotDcbStage,
+  kSlotDcbActivation,
+  kSlotDcbGrad,
+  kSlots
+};
 struct Arena {
   std::vector<float> buf;
   // Grows to `floats` plus slack for alignment and a guard band; call before any pointer of this slot is taken.
@@ -454,11 +464,11 @@ void bnReluBackward(int64_t N, int64_t H, int64_t W, int64_t C, float* z, float*
   tic.lap("bn_bwd_only", std::to_string(N * H * W * C));
 }
 
-// Scratch buffers owned by the addon, reused across calls (JavaScript calls in from one thread).
-float* scratch(int slot, size_t n) {
-  static std::vector<float> bufs[4];
-  if (bufs[slot].size() < n) bufs[slot].resize(n);
-  return bufs[slot].data();
+// A block's intermediate buffer of `n` floats in an arena slot of its own (it stays live across the convolutions
+// in between, which use the other slots).
+float* scratch(Slot slot, size_t n) {
+  arena(slot).reserve(n);
+  return arena(slot).data();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -651,7 +661,7 @@ napi_value JsDcbForward(napi_env env, napi_callback_info info) {
       bnRelu(pp.N, pp.OH, pp.OW, pp.OC, z2, a.f32(5, "g2"), a.f32(6, "b2"), a.f32(9, "m2"), a.f32(10, "v2"), y, eps,
              true, a.f32(20, "ws2"));
     } else {
-      float* a1 = scratch(2, static_cast<size_t>(pd.N * pd.OH * pd.OW * pd.OC));
+      float* a1 = scratch(kSlotDcbActivation, static_cast<size_t>(pd.N * pd.OH * pd.OW * pd.OC));
       convForward(pd, x, a.f32(1, "dwK"), nullptr, a1, kLinear, 0.f);
       bnRelu(pd.N, pd.OH, pd.OW, pd.OC, a1, a.f32(2, "g1"), a.f32(3, "b1"), a.f32(7, "m1"), a.f32(8, "v1"), a1, eps,
              false);
@@ -672,8 +682,8 @@ napi_value JsDcbBackward(napi_env env, napi_callback_info info) {
     float eps = static_cast<float>(a.num(23, "eps"));
     const size_t n1 = static_cast<size_t>(pd.N * pd.OH * pd.OW * pd.OC);
     const size_t n2 = static_cast<size_t>(pp.N * pp.OH * pp.OW * pp.OC);
-    float* s1 = scratch(1, n1 > n2 ? n1 : n2);
-    float* da1 = scratch(3, n1);
+    float* s1 = scratch(kSlotDcbStage, n1 > n2 ? n1 : n2);
+    float* da1 = scratch(kSlotDcbGrad, n1);
     float* a1 = a.f32(6, "a1");
     // Stage 2: BN + ReLU, then the 1x1 convolution.
     bnReluBackward(pp.N, pp.OH, pp.OW, pp.OC, a.f32(7, "z2"), a.f32(4, "g2"), a.f32(11, "m2"), a.f32(12, "v2"),
@@ -778,8 +788,9 @@ napi_value JsBlockCopy(napi_env env, napi_callback_info info) {
       if (!(d >= 0) || d != std::floor(d)) throw ArgError(std::string("argument ") + name + " must be an integer >= 0");
       return static_cast<int64_t>(d);
     };
-    const int64_t rows = count(2, "rows"), len = count(3, "len"), ss = count(4, "srcStride"), so = count(5, "srcOffset"),
-                  ds = count(6, "dstStride"), dof = count(7, "dstOffset");
+    const int64_t rows = count(2, "rows"), len = count(3, "len");
+    const int64_t ss = count(4, "srcStride"), so = count(5, "srcOffset");
+    const int64_t ds = count(6, "dstStride"), dof = count(7, "dstOffset");
     if (rows == 0 || len == 0) return undef(env);
     if ((rows - 1) * ss + so + len > static_cast<int64_t>(srcLen) ||
         (rows - 1) * ds + dof + len > static_cast<int64_t>(dstLen)) {
