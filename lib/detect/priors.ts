@@ -60,15 +60,30 @@ export function numPriors(config: PriorConfig): number {
   return priorCounts(config).reduce((a, b) => a + b, 0);
 }
 
+/**
+ * How a k-branch model of the Table 2 ablation lays out its priors:
+ * - `own`: branches 1..k keep only their own anchor sizes (the 1-branch model has anchors of 10-24 px only);
+ * - `carry`: the anchor sizes of every dropped branch move onto the coarsest kept branch k (k = 1: the stride-8 map
+ *   carries all ten sizes 10..256), so every face size keeps a prior of its scale. With all branches the two agree.
+ */
+export const PRIOR_READINGS = ["own", "carry"] as const;
+/** One of {@link PRIOR_READINGS}. */
+export type PriorReading = typeof PRIOR_READINGS[number];
+
 /** The config restricted to its first `k` feature maps (the k-branch ablation keeps the smallest scales). */
-export function slicePriorConfig(config: PriorConfig, k: number): PriorConfig {
+export function slicePriorConfig(config: PriorConfig, k: number, reading: PriorReading = "own"): PriorConfig {
   if (!Number.isInteger(k) || k < 1 || k > config.steps.length) {
     throw new Error(`lib/detect/priors.ts: branch count must be an integer in 1..${config.steps.length}, got ${k}`);
   }
+  if (!(PRIOR_READINGS as readonly string[]).includes(reading)) {
+    throw new Error(`lib/detect/priors.ts: prior reading must be one of ${PRIOR_READINGS.join(", ")}, got ${reading}`);
+  }
+  const sizes = config.sizes.slice(0, k).map((s) => s.slice());
+  if (reading === "carry") sizes[k - 1] = config.sizes.slice(k - 1).flat();
   return {
     inputSize: [config.inputSize[0], config.inputSize[1]],
     steps: config.steps.slice(0, k),
-    sizes: config.sizes.slice(0, k).map((s) => s.slice()),
+    sizes,
     ...(config.clip !== undefined ? { clip: config.clip } : {}),
   };
 }

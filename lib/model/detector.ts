@@ -4,8 +4,9 @@
  *
  * Every model: input `[B, H, W, 3]` (240x320 by default) -> trunk feature maps at strides 8 / 16 / 32 / 64 ->
  * per branch a BB block and two 3x3 heads -> outputs in this order: logits `[B, P, numClasses]`, offsets `[B, P, 4]`.
- * With `branches = k` only branches 1..k (the smallest scales), their priors and the trunk stages feeding them are
- * built (our reading of the paper's ablation, shared/DESIGN.md section 1).
+ * With `branches = k` only branches 1..k (the smallest scales) and the trunk stages feeding them are built; their
+ * priors follow one of two readings of the paper's ablation (`priorReading`: `own` keeps each branch's own anchor
+ * sizes, `carry` moves the dropped branches' sizes onto branch k; docs/design.md).
  *
  * Trunks (channel counts for the base width c = 16):
  * - `ssdv2`: the DESIGN.md table, after PureHing/face-mask-detection-tf2 `network/network.py` (SlimModel):
@@ -25,7 +26,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { featureMapSizes, generatePriors, type PriorConfig, slicePriorConfig, SSDV2_PRIORS } from "../detect/priors.ts";
+import {
+  featureMapSizes,
+  generatePriors,
+  type PriorConfig,
+  type PriorReading,
+  slicePriorConfig,
+  SSDV2_PRIORS,
+} from "../detect/priors.ts";
 import { NUM_CLASSES } from "../types.ts";
 import { Rng } from "../util/rng.ts";
 import { ConvBlock, DepthwiseConvBlock, DilatedConv2D } from "./blocks.ts";
@@ -50,6 +58,8 @@ export interface DetectorOptions {
   seed?: number;
   /** Prior layout (steps and sizes of the 4 maps); default {@link SSDV2_PRIORS}. `inputSize` overrides its size. */
   priorConfig?: PriorConfig;
+  /** Where the dropped branches' anchor sizes go when `branches < 4` (see `PRIOR_READINGS`); default `own`. */
+  priorReading?: PriorReading;
 }
 
 /** A built detector with the priors its outputs are laid out against. */
@@ -59,6 +69,8 @@ export interface Detector {
   priorConfig: PriorConfig;
   trunk: TrunkName;
   branches: number;
+  /** The prior reading the model was built with. */
+  priorReading: PriorReading;
 }
 
 type Sym = tf.SymbolicTensor;
@@ -223,7 +235,11 @@ export function buildDetector(options: DetectorOptions): Detector {
   const base = options.priorConfig ?? SSDV2_PRIORS;
   if (base.steps.length !== 4) throw new Error(`${where}: the prior config must describe 4 feature maps`);
   const inputSize = options.inputSize ?? base.inputSize;
-  const priorConfig = slicePriorConfig({ ...base, inputSize: [inputSize[0], inputSize[1]] }, branches);
+  const priorConfig = slicePriorConfig(
+    { ...base, inputSize: [inputSize[0], inputSize[1]] },
+    branches,
+    options.priorReading ?? "own",
+  );
   const priors = generatePriors(priorConfig);
   const maps = featureMapSizes(priorConfig);
 
@@ -267,5 +283,5 @@ export function buildDetector(options: DetectorOptions): Detector {
   if (lShape[1] !== P || oShape[1] !== P) {
     throw new Error(`${where}: ${trunk} with ${branches} branches outputs ${lShape[1]} boxes but has ${P} priors`);
   }
-  return { model, priors, priorConfig, trunk, branches };
+  return { model, priors, priorConfig, trunk, branches, priorReading: options.priorReading ?? "own" };
 }

@@ -9,6 +9,7 @@
 
 import { BACKEND_CHOICES, type BackendChoice } from "../backend/mod.ts";
 import { type TrunkName, TRUNKS } from "../model/mod.ts";
+import { PRIOR_READINGS, type PriorReading } from "../detect/priors.ts";
 
 /** The complete, resolved configuration of one run. */
 export interface RunConfig {
@@ -35,8 +36,21 @@ export interface RunConfig {
     limitTrain: number;
     /** Use only the first N validation records (in file order); 0 = all. */
     limitVal: number;
-    /** Random crop, flip and photometric distortion on training images. */
+    /** Random crop, flip and photometric distortion on training images (the switch; details in `augmentation`). */
     augment: boolean;
+    /** The augmentation's constants (docs/design.md, following the public SSDv2 code). */
+    augmentation: {
+      /** Random square crop of side u x the short side, u uniform in [minScale, maxScale]. */
+      crop: boolean;
+      minScale: number;
+      maxScale: number;
+      /** Crops drawn until one keeps a box centre; after that the whole image is used. */
+      maxTries: number;
+      /** Probability of a horizontal flip. */
+      flipProbability: number;
+      /** SSD's photometric distortion (brightness, contrast, saturation, hue; each with probability 0.5). */
+      photometric: boolean;
+    };
     /** Batches the loader prepares ahead of the trainer. */
     prefetch: number;
     /** Images generated when no real data is found (generated data only). */
@@ -49,6 +63,11 @@ export interface RunConfig {
     branches: number;
     /** Base channel width c of the SSDv2 trunk. */
     width: number;
+    /**
+     * Priors of a k-branch model (k < 4): `own` = branches 1..k keep only their own anchor sizes; `carry` = the
+     * sizes of every dropped branch move onto branch k. The two readings of Table 2's ablation; equal at k = 4.
+     */
+    priors: PriorReading;
   };
   train: {
     epochs: number;
@@ -56,6 +75,11 @@ export interface RunConfig {
     batchSize: number;
     /** Images per forward/backward pass (memory bound); must divide batchSize. */
     microBatch: number;
+    /**
+     * Which images BatchNorm's training statistics are computed over. Only `microBatch` is implemented: with
+     * batch 32 as 4 x 8, BatchNorm normalises over 8 images while the gradient is the mean over 32.
+     */
+    batchNormOver: "microBatch";
     /** Optimizer steps per epoch; 0 = one pass over the training records. */
     stepsPerEpoch: number;
     lr: number;
@@ -84,15 +108,31 @@ export interface RunConfig {
     batchSize: number;
     scoreThreshold: number;
     nmsIou: number;
+    /** Detections kept per image after NMS, over both classes. */
     topK: number;
+    /** Highest-scoring candidates per class that enter NMS. */
+    preNmsTopK: number;
     /** IoU for a true positive in VOC AP. */
     iouThreshold: number;
   };
   checkpoint: {
-    /** Keep the checkpoint with the best validation mAP besides the last one. */
+    /**
+     * Also keep the weights of the epoch with the best validation mAP (in `model_best/`, labelled as selected on
+     * the validation split). The run's result is always its last epoch's weights (`model/`).
+     */
     keepBest: boolean;
   };
 }
+
+/** Augmentation constants of DESIGN.md's recipe. */
+const AUGMENTATION: RunConfig["data"]["augmentation"] = {
+  crop: true,
+  minScale: 0.3,
+  maxScale: 1,
+  maxTries: 50,
+  flipProbability: 0.5,
+  photometric: true,
+};
 
 /** DESIGN.md's schedule and evaluation settings; a config file overrides what it names. */
 export const DEFAULT_CONFIG: RunConfig = {
@@ -108,15 +148,17 @@ export const DEFAULT_CONFIG: RunConfig = {
     limitTrain: 0,
     limitVal: 0,
     augment: true,
+    augmentation: AUGMENTATION,
     prefetch: 2,
     generatedTrain: 400,
     generatedVal: 100,
   },
-  model: { trunk: "ssdv2", branches: 4, width: 16 },
+  model: { trunk: "ssdv2", branches: 4, width: 16, priors: "own" },
   train: {
     epochs: 100,
     batchSize: 32,
     microBatch: 8,
+    batchNormOver: "microBatch",
     stepsPerEpoch: 0,
     lr: 1e-2,
     momentum: 0.9,
@@ -129,8 +171,16 @@ export const DEFAULT_CONFIG: RunConfig = {
     lrFloor: 1e-4,
   },
   matching: { iouThreshold: 0.45 },
-  eval: { everyEpochs: 10, batchSize: 16, scoreThreshold: 0.02, nmsIou: 0.4, topK: 200, iouThreshold: 0.5 },
-  checkpoint: { keepBest: true },
+  eval: {
+    everyEpochs: 10,
+    batchSize: 16,
+    scoreThreshold: 0.02,
+    nmsIou: 0.4,
+    topK: 200,
+    preNmsTopK: 1000,
+    iouThreshold: 0.5,
+  },
+  checkpoint: { keepBest: false },
 };
 
 type Rule =
@@ -161,6 +211,17 @@ const SCHEMA: Rule & { kind: "object" } = {
         limitTrain: int(0, 1e7),
         limitVal: int(0, 1e7),
         augment: { kind: "boolean" },
+        augmentation: {
+          kind: "object",
+          fields: {
+            crop: { kind: "boolean" },
+            minScale: num(0, 1, true),
+            maxScale: num(0, 1, true),
+            maxTries: int(1, 10000),
+            flipProbability: num(0, 1),
+            photometric: { kind: "boolean" },
+          },
+        },
         prefetch: int(0, 64),
         generatedTrain: int(1, 1e5),
         generatedVal: int(1, 1e5),
@@ -168,7 +229,12 @@ const SCHEMA: Rule & { kind: "object" } = {
     },
     model: {
       kind: "object",
-      fields: { trunk: { kind: "enum", values: TRUNKS }, branches: int(1, 4), width: int(1, 256) },
+      fields: {
+        trunk: { kind: "enum", values: TRUNKS },
+        branches: int(1, 4),
+        width: int(1, 256),
+        priors: { kind: "enum", values: PRIOR_READINGS },
+      },
     },
     train: {
       kind: "object",
@@ -176,6 +242,7 @@ const SCHEMA: Rule & { kind: "object" } = {
         epochs: int(1, 10000),
         batchSize: int(1, 4096),
         microBatch: int(1, 4096),
+        batchNormOver: { kind: "enum", values: ["microBatch"] },
         stepsPerEpoch: int(0, 1e7),
         lr: num(0, 10, true),
         momentum: num(0, 0.999999),
@@ -197,6 +264,7 @@ const SCHEMA: Rule & { kind: "object" } = {
         scoreThreshold: num(0, 1),
         nmsIou: num(0, 1, true),
         topK: int(1, 100000),
+        preNmsTopK: int(1, 1000000),
         iouThreshold: num(0, 1, true),
       },
     },
@@ -294,6 +362,10 @@ function checkRelations(config: RunConfig, file: string): void {
     if (t.decayEpochs[i] <= t.decayEpochs[i - 1]) {
       throw new ConfigError(file, `train.decayEpochs[${i}]`, "decay epochs must be strictly increasing");
     }
+  }
+  const a = config.data.augmentation;
+  if (a.minScale > a.maxScale) {
+    throw new ConfigError(file, "data.augmentation.minScale", `${a.minScale} is above maxScale ${a.maxScale}`);
   }
   if (t.lrFloor > t.lr) {
     throw new ConfigError(file, "train.lrFloor", `${t.lrFloor} is above train.lr ${t.lr}`);
@@ -410,4 +482,39 @@ export async function loadConfig(path: string): Promise<RunConfig> {
   const names = namesFromPath(path);
   const withNames = mergeConfig({ name: names.name, experiment: names.experiment }, merged);
   return resolveConfig(withNames, { file: path });
+}
+
+/**
+ * Fields added to the schema after run folders in `results/` were written, with the values that reproduce what the
+ * code did before each existed; {@link upgradeRunConfig} fills them in where a stored config lacks them.
+ */
+const ADDED_FIELDS = {
+  data: { augmentation: AUGMENTATION },
+  model: { priors: "own" },
+  train: { batchNormOver: "microBatch" },
+  eval: { preNmsTopK: 1000 },
+};
+
+/** A stored config.json brought to the current schema (missing later fields get their historical values). */
+export function upgradeRunConfig(raw: unknown): unknown {
+  return isPlainObject(raw) ? mergeConfig(ADDED_FIELDS, raw) : raw;
+}
+
+/** Reads and validates a run folder's `config.json` (older folders are upgraded, see {@link upgradeRunConfig}). */
+export async function readRunConfig(runDir: string): Promise<RunConfig> {
+  const file = `${runDir}/config.json`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound ? "file not found" : (err as Error).message;
+    throw new ConfigError(file, "", `cannot read the run's config: ${why}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(file, "", `not valid JSON: ${(err as Error).message}`);
+  }
+  return validateConfig(upgradeRunConfig(raw), { file });
 }

@@ -23,6 +23,8 @@ export interface EvaluateModelOptions {
   scoreThreshold: number;
   nmsIou: number;
   topK: number;
+  /** Candidates per class entering NMS. */
+  preNmsTopK: number;
   /** VOC IoU threshold. */
   iouThreshold: number;
   /** Batches decoded ahead of the forward pass; default 2. */
@@ -42,6 +44,7 @@ export function evalOptionsOf(config: Pick<RunConfig, "eval" | "data">, priors: 
     scoreThreshold: config.eval.scoreThreshold,
     nmsIou: config.eval.nmsIou,
     topK: config.eval.topK,
+    preNmsTopK: config.eval.preNmsTopK,
     iouThreshold: config.eval.iouThreshold,
     prefetch: config.data.prefetch,
   };
@@ -114,6 +117,7 @@ export async function evaluateModel(
       scoreThreshold: options.scoreThreshold,
       nmsIou: options.nmsIou,
       topK: options.topK,
+      preNmsTopK: options.preNmsTopK,
     });
     decodeSeconds += (performance.now() - t1) / 1000;
     batch.ids.forEach((id, i) => detections.set(id, dets[i]));

@@ -38,7 +38,15 @@ Deno.test("evaluateModel: a model that outputs the encoded ground truth scores A
     const logits = new Float32Array(P * 3);
     for (let p = 0; p < P; p++) logits[p * 3 + match.labels[p]] = 12; // near-certain class, background elsewhere
     const model = constantModel(logits, match.offsets, P);
-    const evalOptions = { priors, batchSize: 2, scoreThreshold: 0.02, nmsIou: 0.4, topK: 200, iouThreshold: 0.5 };
+    const evalOptions = {
+      priors,
+      batchSize: 2,
+      scoreThreshold: 0.02,
+      nmsIou: 0.4,
+      topK: 200,
+      preNmsTopK: 1000,
+      iouThreshold: 0.5,
+    };
     const before = tf.memory().numTensors;
     const out = await evaluateModel(model, [record], evalOptions);
     assert.equal(tf.memory().numTensors, before);

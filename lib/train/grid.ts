@@ -9,7 +9,7 @@
  * the 4-branch run of the ablation grid of the same profile.
  * @module
  */
-import { loadConfig, type RunConfig, validateConfig } from "./config.ts";
+import { loadConfig, readRunConfig, type RunConfig } from "./config.ts";
 import { loadRunData, runExperiment } from "./pipeline.ts";
 import { writeAblationReport, writeBackboneReport, writeRunReports } from "./reports.ts";
 import { exists, readJson, writeJsonAtomic } from "./files.ts";
@@ -17,12 +17,24 @@ import { missingRunFiles, type Provenance, readProvenance } from "./run.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
+/**
+ * Table 2's configs in training order: the `carry` reading (the one that can reach the paper's numbers) for
+ * k = 1, 2, 3, then the 4-branch model both readings share, then the `own` reading for k = 3, 2, 1.
+ */
+function ablationConfigs(dir: string): string[] {
+  return [
+    ...[1, 2, 3].map((k) => `${dir}/carry-${k}.json`),
+    `${dir}/branches-4.json`,
+    ...[3, 2, 1].map((k) => `${dir}/own-${k}.json`),
+  ];
+}
+
 /** Config files of each grid and profile, relative to the repository root. */
 export const GRIDS: Readonly<Record<"ablation" | "backbones", Readonly<Record<string, readonly string[]>>>> = {
   ablation: {
-    quick: [1, 2, 3, 4].map((k) => `experiments/quick/branches-${k}.json`),
-    short: [1, 2, 3, 4].map((k) => `experiments/short/branches-${k}.json`),
-    paper: [1, 2, 3, 4].map((k) => `experiments/ablation/branches-${k}.json`),
+    quick: ablationConfigs("experiments/quick"),
+    short: ablationConfigs("experiments/short"),
+    paper: ablationConfigs("experiments/ablation"),
   },
   backbones: {
     quick: ["ssdv2", "slim", "rfb", "aizoo"].map((t) => `experiments/quick/backbone-${t}.json`),
@@ -102,7 +114,7 @@ export async function findReusableRun(
   for (const dir of await runFolders(resultsDir)) {
     let provenance: Provenance;
     try {
-      const c = validateConfig(await readJson(`${dir}/config.json`), { file: `${dir}/config.json` });
+      const c = await readRunConfig(dir);
       if (runIdentity(c) !== want) continue;
       provenance = await readProvenance(dir);
     } catch {

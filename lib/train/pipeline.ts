@@ -26,7 +26,7 @@ import { type DataProblem, formatProblem } from "../data/problems.ts";
 import { setupBackend } from "../backend/mod.ts";
 import { buildDetector, summarizeModel } from "../model/mod.ts";
 import { setModelWeights } from "./checkpoint.ts";
-import { loadConfig, type RunConfig, validateConfig } from "./config.ts";
+import { loadConfig, readRunConfig, type RunConfig } from "./config.ts";
 import { evalOptionsOf, evaluateModel, type ModelEvaluation } from "./evaluate.ts";
 import { exists, readJson, readWeights, writeJsonAtomic } from "./files.ts";
 import { Progress } from "./log.ts";
@@ -75,6 +75,7 @@ export const defaultDetectorFactory: DetectorFactory = (model, options) => {
     trunk: model.trunk,
     branches: model.branches as 1 | 2 | 3 | 4,
     width: model.width,
+    priorReading: model.priors,
     seed: options.seed,
   });
   return Promise.resolve({ model: d.model, priors: d.priors });
@@ -248,7 +249,7 @@ export async function runExperiment(config: RunConfig | null, options: RunOption
   let provenance: Provenance | null = null;
   if (options.resume) {
     runDir = options.resume.replace(/\/+$/, "");
-    config = validateConfig(await readJson(`${runDir}/config.json`), { file: `${runDir}/config.json` });
+    config = await readRunConfig(runDir);
     if (await exists(`${runDir}/provenance.json`)) provenance = await readProvenance(runDir);
   } else {
     if (!config) throw new Error("runExperiment: a config is needed unless resuming");
@@ -329,7 +330,7 @@ async function trainLocked(
         batches(data.train, {
           batchSize: config.train.microBatch,
           shuffle: true,
-          augment: config.data.augment,
+          augment: config.data.augment ? config.data.augmentation : false,
           rng,
           prefetch: config.data.prefetch,
           onSkip: (s) => {
@@ -368,10 +369,11 @@ async function trainLocked(
       await writeEvaluation(runDir, evaluation, {
         split: config.data.valSplit,
         data: data.provenance,
-        weights: "model/",
+        weights: `model/ (the last epoch, ${train.epochs})`,
         extra: {
           trainImgPerSec: train.trainImgPerSec,
           epochs: train.epochs,
+          weightsEpoch: train.epochs,
           bestEpoch: train.bestEpoch,
           model: modelCost(model),
         },
@@ -391,6 +393,9 @@ async function trainLocked(
       forwardImgPerSec: evaluation?.speed.forwardImgPerSec ?? before.forwardImgPerSec,
     };
     await writeProvenance(runDir, provenance);
+    // A finished run keeps only its final weights (model/): the checkpoints served resuming, and now that the
+    // run is recorded as finished nothing resumes it.
+    if (train.finished) await Deno.remove(`${runDir}/checkpoints`, { recursive: true }).catch(() => {});
     return { runDir, train, evaluation, provenance };
   } finally {
     model.dispose();
@@ -402,7 +407,7 @@ export async function loadRunModel(
   runDir: string,
   options: { buildDetector?: DetectorFactory } = {},
 ): Promise<DetectorBundle & { config: RunConfig }> {
-  const config = validateConfig(await readJson(`${runDir}/config.json`), { file: `${runDir}/config.json` });
+  const config = await readRunConfig(runDir);
   const weights = await readWeights(`${runDir}/model`);
   const bundle = await (options.buildDetector ?? defaultDetectorFactory)(config.model, { seed: config.seed });
   setModelWeights(bundle.model, weights.weights, { source: `${runDir}/model/model.json` });
@@ -414,7 +419,7 @@ export async function evaluateRun(
   runDir: string,
   options: { data?: string; split?: string; resolve?: ResolveOptions; buildDetector?: DetectorFactory } = {},
 ): Promise<ModelEvaluation> {
-  const config = validateConfig(await readJson(`${runDir}/config.json`), { file: `${runDir}/config.json` });
+  const config = await readRunConfig(runDir);
   // The backend comes first: the model's variables live on the backend that is active when they are made.
   await setupBackendFor(config.backend);
   const { model, priors } = await loadRunModel(runDir, options);

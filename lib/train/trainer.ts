@@ -14,7 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Box } from "../types.ts";
 import { Rng } from "../util/rng.ts";
-import { loadCheckpoint, modelWeights, saveCheckpoint, setModelWeights } from "./checkpoint.ts";
+import { loadCheckpoint, type LoopState, modelWeights, saveCheckpoint, setModelWeights } from "./checkpoint.ts";
 import type { RunConfig } from "./config.ts";
 import { writeWeights } from "./files.ts";
 import { EpochLog, type EpochLogRow, Progress } from "./log.ts";
@@ -110,7 +110,7 @@ export interface TrainResult {
   trainImgPerSec: number | null;
   bestMetric: number | null;
   bestEpoch: number | null;
-  /** Folder with the weights the run keeps (best if evaluated, else last), TF.js format. */
+  /** Folder with the weights the run keeps (its last epoch's), TF.js format. */
   modelDir: string | null;
 }
 
@@ -135,6 +135,27 @@ function topologyOf(model: tf.LayersModel): unknown {
   } catch {
     return null;
   }
+}
+
+/** Writes a checkpoint's weights as a kept model folder, saying which epoch they are and how they were chosen. */
+async function writeKeptWeights(
+  dir: string,
+  ckpt: { weights: { name: string; shape: number[]; data: Float32Array }[]; state: LoopState },
+  which: "last" | "best",
+  parts: TrainerParts,
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await writeWeights(dir, ckpt.weights, {
+    stem: "model",
+    topology: topologyOf(parts.model),
+    metadata: {
+      ...parts.modelMetadata,
+      epoch: ckpt.state.epoch,
+      which,
+      selectedOn: which === "best" ? "validation mAP (the split the run reports on)" : null,
+      valMap: which === "best" ? ckpt.state.bestMetric : null,
+    },
+  });
 }
 
 /** Steps per epoch the schedule uses. */
@@ -349,18 +370,20 @@ export async function trainModel(parts: TrainerParts, options: TrainOptions): Pr
     const finished = done >= t.epochs;
     let modelDir: string | null = null;
     if (finished) {
-      const which = bestEpoch !== null && config.checkpoint.keepBest ? "best" : "last";
-      const kept = await loadCheckpoint(ckptDir, { which });
-      if (kept) {
-        setModelWeights(parts.model, kept.weights, { source: `${kept.path}/model.json` });
+      // The run's result is its last epoch (no selection on the split it is reported on); the best epoch's weights
+      // are kept beside it only when asked, labelled as chosen on validation.
+      const last = await loadCheckpoint(ckptDir, { which: "last" });
+      if (last) {
         modelDir = `${runDir}/model`;
-        await Deno.mkdir(modelDir, { recursive: true });
-        await writeWeights(modelDir, kept.weights, {
-          stem: "model",
-          topology: topologyOf(parts.model),
-          metadata: { ...parts.modelMetadata, epoch: kept.state.epoch, which, valMap: kept.state.bestMetric },
-        });
-        log(`kept the ${which} weights (epoch ${kept.state.epoch}) in ${modelDir}`);
+        await writeKeptWeights(modelDir, last, "last", parts);
+        log(`kept the last epoch's weights (epoch ${last.state.epoch}) in ${modelDir}`);
+      }
+      const best = config.checkpoint.keepBest && bestEpoch !== null
+        ? await loadCheckpoint(ckptDir, { which: "best" })
+        : null;
+      if (best) {
+        await writeKeptWeights(`${runDir}/model_best`, best, "best", parts);
+        log(`kept the best-epoch weights (epoch ${best.state.epoch}, selected on validation) in ${runDir}/model_best`);
       }
     }
     return {
