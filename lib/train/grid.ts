@@ -12,7 +12,7 @@
 import { loadConfig, readRunConfig, type RunConfig } from "./config.ts";
 import { loadRunData, runExperiment } from "./pipeline.ts";
 import { writeAblationReport, writeBackboneReport, writeRunReports } from "./reports.ts";
-import { exists, readJson, writeJsonAtomic } from "./files.ts";
+import { exists, writeJsonAtomic } from "./files.ts";
 import { missingRunFiles, type Provenance, readProvenance } from "./run.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");

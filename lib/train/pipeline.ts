@@ -28,7 +28,7 @@ import { buildDetector, summarizeModel } from "../model/mod.ts";
 import { setModelWeights } from "./checkpoint.ts";
 import { loadConfig, readRunConfig, type RunConfig } from "./config.ts";
 import { evalOptionsOf, evaluateModel, type ModelEvaluation } from "./evaluate.ts";
-import { exists, readJson, readWeights, writeJsonAtomic } from "./files.ts";
+import { exists, readWeights, writeJsonAtomic } from "./files.ts";
 import { Progress } from "./log.ts";
 import {
   acquireRunLock,
