@@ -10,7 +10,8 @@ import { Buffer } from "node:buffer";
 import sharp from "sharp";
 import { decodeDetections, toPixelDetections } from "../lib/detect/mod.ts";
 import { imageInfo, loadImage, normalize } from "../lib/data/image.ts";
-import { loadRunModel, readJson, type RunConfig, setupBackendFor } from "../lib/train/mod.ts";
+import { loadRunModel, setupBackendFor } from "../lib/train/mod.ts";
+import { readJson, type RunConfig } from "../lib/runs/mod.ts";
 import { CLASS_NAMES, type Detection, INPUT_HEIGHT, INPUT_WIDTH } from "../lib/types.ts";
 
 const HELP = `usage: deno task detect <run-dir> <image...> [--out DIR] [--threshold 0.5]

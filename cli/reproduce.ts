@@ -4,7 +4,8 @@
  * its output and in every file.
  * @module
  */
-import { loadConfig, loadRunData, runGrid } from "../lib/train/mod.ts";
+import { loadRunData, runGrid } from "../lib/train/mod.ts";
+import { loadConfig } from "../lib/runs/mod.ts";
 import { gridMain } from "./grid_command.ts";
 
 const HELP = `usage: deno task reproduce [--data DIR] [--results DIR]

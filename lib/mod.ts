@@ -14,4 +14,5 @@ export * from "./loss/mod.ts";
 export * from "./model/mod.ts";
 export * from "./metrics/mod.ts";
 export * from "./report/mod.ts";
+export * from "./runs/mod.ts";
 export * from "./train/mod.ts";

@@ -16,7 +16,8 @@
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { boxIou } from "../lib/metrics/mod.ts";
 import { dataLabelOf, perClassTable, prChartSpec, summaryFromEval } from "../lib/report/mod.ts";
-import { evaluateModel, evalOptionsOf, loadRunData, loadRunModel, setupBackendFor, validateConfig } from "../lib/train/mod.ts";
+import { evaluateModel, evalOptionsOf, loadRunData, loadRunModel, setupBackendFor } from "../lib/train/mod.ts";
+import { readRunConfig } from "../lib/runs/mod.ts";
 import { CLASS_NAMES, type Detection, OBJECT_CLASSES } from "../lib/types.ts";
 import {
   chartBundle,
@@ -45,7 +46,7 @@ let evaluation: Awaited<ReturnType<typeof evaluateModel>> | null = null;
 let dataLabel = "";
 let val: Awaited<ReturnType<typeof loadRunData>>["val"] = [];
 if (runDir !== null) {
-  const config = validateConfig(JSON.parse(await Deno.readTextFile(`${runDir}/config.json`)));
+  const config = await readRunConfig(runDir);
   const backend = await setupBackendFor(config.backend, { log: () => {} });
   const { model, priors } = await loadRunModel(runDir);
   // All val images (limitVal 0), whatever the run validated on while it trained.

@@ -17,7 +17,8 @@ import * as tf from "@tensorflow/tfjs";
 import { BACKEND_CHOICES, setupBackend } from "../lib/backend/mod.ts";
 import { decodeDetections } from "../lib/detect/mod.ts";
 import { loadImage, normalize, scanSplit } from "../lib/data/mod.ts";
-import { loadRunModel, validateConfig } from "../lib/train/mod.ts";
+import { loadRunModel } from "../lib/train/mod.ts";
+import { readRunConfig } from "../lib/runs/mod.ts";
 import { INPUT_HEIGHT, INPUT_WIDTH } from "../lib/types.ts";
 import {
   notebookContext,
@@ -45,7 +46,7 @@ console.log(runDir ?? ssdv2MissingNote(ctx.resultsDir));
 const val = (await scanSplit(ctx.data.root, "val")).records;
 const samples = val.filter((r) => r.boxes.length > 0).slice(0, 6);
 if (runDir !== null) {
-  const config = validateConfig(JSON.parse(await Deno.readTextFile(`${runDir}/config.json`)));
+  const config = await readRunConfig(runDir);
   await setupBackend({ backend: config.backend.name, log: console.log });
   const { model, priors } = await loadRunModel(runDir);
   const pictures = [];

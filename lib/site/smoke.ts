@@ -5,7 +5,8 @@
  * @module
  */
 
-import { Progress, resolveConfig, type RunConfig, runExperiment } from "../train/mod.ts";
+import { Progress, runExperiment } from "../train/mod.ts";
+import { resolveConfig, type RunConfig } from "../runs/mod.ts";
 import type { NotebookContext } from "./context.ts";
 
 /** The config overrides of a smoke run: 2 epochs of the generated training images, batches of 8, cpu-cheap. */

@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { exists, type NamedArray, readJson, readWeights, writeJsonAtomic, writeWeights } from "./files.ts";
+import { exists, type NamedArray, readJson, readWeights, writeJsonAtomic, writeWeights } from "../runs/files.ts";
 import type { SgdState } from "./optimizer.ts";
 
 /** The training loop's own state at the end of an epoch. */

@@ -12,7 +12,7 @@ import type { EvalResult, GroundTruthImage, ImageDetection, ImageSize } from "..
 import { evaluate } from "../metrics/mod.ts";
 import type { DataRecord } from "../data/dataset.ts";
 import { batches } from "../data/loader.ts";
-import type { RunConfig } from "./config.ts";
+import type { RunConfig } from "../runs/config.ts";
 
 /** Options of {@link evaluateModel}. */
 export interface EvaluateModelOptions {

@@ -4,7 +4,7 @@ import { generatePriors, matchPriors } from "../detect/mod.ts";
 import { generateDataset } from "../data/generate.ts";
 import { scanSplit } from "../data/dataset.ts";
 import { evalOptionsOf, evaluateModel, groundTruthOf } from "./evaluate.ts";
-import { resolveConfig } from "./config.ts";
+import { resolveConfig } from "../runs/config.ts";
 
 // Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
 await tf.setBackend("cpu");

@@ -9,11 +9,11 @@
  * the 4-branch run of the ablation grid of the same profile.
  * @module
  */
-import { loadConfig, readRunConfig, type RunConfig } from "./config.ts";
+import { loadConfig, readRunConfig, type RunConfig } from "../runs/config.ts";
 import { loadRunData, runExperiment } from "./pipeline.ts";
 import { writeAblationReport, writeBackboneReport, writeRunReports } from "./reports.ts";
-import { exists, writeJsonAtomic } from "./files.ts";
-import { missingRunFiles, type Provenance, readProvenance } from "./run.ts";
+import { exists, writeJsonAtomic } from "../runs/files.ts";
+import { missingRunFiles, type Provenance, readProvenance } from "../runs/run.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { DEFAULT_CONFIG, loadConfig, type RunConfig } from "./config.ts";
+import { DEFAULT_CONFIG, loadConfig, type RunConfig } from "../runs/config.ts";
 import { findReusableRun, GRIDS, runIdentity } from "./grid.ts";
-import { writeJsonAtomic } from "./files.ts";
-import { createRunDir, RUN_CONTRACT } from "./run.ts";
+import { writeJsonAtomic } from "../runs/files.ts";
+import { createRunDir, RUN_CONTRACT } from "../runs/run.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const SUM = "ab".repeat(32);

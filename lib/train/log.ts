@@ -3,7 +3,7 @@
  * a terminal, plain lines otherwise, so CI logs and notebooks stay readable).
  * @module
  */
-import { exists, writeFileAtomic } from "./files.ts";
+import { exists, writeFileAtomic } from "../runs/files.ts";
 
 /** Columns of the per-epoch CSV log, in order. */
 export const EPOCH_COLUMNS = [

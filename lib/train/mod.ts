@@ -3,13 +3,10 @@
  * training loop, evaluation of a model on a split, the end-to-end pipeline and run reports.
  * @module
  */
-export * from "./config.ts";
 export * from "./schedule.ts";
 export * from "./optimizer.ts";
-export * from "./files.ts";
 export * from "./checkpoint.ts";
 export * from "./log.ts";
-export * from "./run.ts";
 export * from "./trainer.ts";
 export * from "./evaluate.ts";
 export * from "./pipeline.ts";

@@ -26,9 +26,9 @@ import { type DataProblem, formatProblem } from "../data/problems.ts";
 import { setupBackend } from "../backend/mod.ts";
 import { buildDetector, summarizeModel } from "../model/mod.ts";
 import { setModelWeights } from "./checkpoint.ts";
-import { loadConfig, readRunConfig, type RunConfig } from "./config.ts";
+import { loadConfig, readRunConfig, type RunConfig } from "../runs/config.ts";
 import { evalOptionsOf, evaluateModel, type ModelEvaluation } from "./evaluate.ts";
-import { exists, readWeights, writeJsonAtomic } from "./files.ts";
+import { exists, readWeights, writeJsonAtomic } from "../runs/files.ts";
 import { Progress } from "./log.ts";
 import {
   acquireRunLock,
@@ -40,7 +40,7 @@ import {
   readProvenance,
   type ResumedSession,
   writeProvenance,
-} from "./run.ts";
+} from "../runs/run.ts";
 import { type LossFn, type TrainBatch, trainModel, type TrainResult } from "./trainer.ts";
 
 /** `p` with one more resumed session recorded (its start in `resumed`, its code and backend in `resumedSessions`). */

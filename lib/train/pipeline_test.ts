@@ -3,8 +3,8 @@ import * as tf from "@tensorflow/tfjs";
 import { generatePriors } from "../detect/mod.ts";
 import { apAllPoint } from "../metrics/mod.ts";
 import { readCheckpointIndex } from "./checkpoint.ts";
-import { loadConfig } from "./config.ts";
-import { readJson } from "./files.ts";
+import { loadConfig } from "../runs/config.ts";
+import { readJson } from "../runs/files.ts";
 import { Progress } from "./log.ts";
 import {
   type DetectorFactory,
@@ -14,7 +14,7 @@ import {
   runExperiment,
   withResumedSession,
 } from "./pipeline.ts";
-import { createRunDir, missingRunFiles, type Provenance } from "./run.ts";
+import { createRunDir, missingRunFiles, type Provenance } from "../runs/run.ts";
 
 // Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
 await tf.setBackend("cpu");

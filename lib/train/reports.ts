@@ -18,7 +18,7 @@ import {
   writeTable,
 } from "../report/mod.ts";
 import { OBJECT_CLASSES } from "../types.ts";
-import { exists, readJson } from "./files.ts";
+import { exists, readJson } from "../runs/files.ts";
 import { parseEpochCsv } from "./log.ts";
 
 /** Reads a finished run folder into lib/report's {@link RunSummary} ({@link summarizeRun}, named by config.name). */

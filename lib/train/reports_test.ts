@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_CONFIG } from "./config.ts";
+import { DEFAULT_CONFIG } from "../runs/config.ts";
 import { dataLabelOf } from "../report/mod.ts";
 import { runSummaryOf, writeAblationReport, writeRunReports } from "./reports.ts";
 

@@ -4,8 +4,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { Box } from "../types.ts";
 import type { Rng } from "../util/rng.ts";
 import { loadCheckpoint, readCheckpointIndex } from "./checkpoint.ts";
-import { resolveConfig, type RunConfig } from "./config.ts";
-import { readWeights } from "./files.ts";
+import { resolveConfig, type RunConfig } from "../runs/config.ts";
+import { readWeights } from "../runs/files.ts";
 import { Progress } from "./log.ts";
 import {
   type LossFn,

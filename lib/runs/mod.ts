@@ -1,0 +1,8 @@
+/**
+ * Run folders: the schema of `config.json` and its validation, the JSON and weight files, provenance and the lock a
+ * training process holds. Everything that writes or reads a run folder goes through here.
+ * @module
+ */
+export * from "./config.ts";
+export * from "./files.ts";
+export * from "./run.ts";
