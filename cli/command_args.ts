@@ -16,6 +16,8 @@ export interface CommandSpec<O extends ParseArgsOptionsConfig> {
   name: string;
   help: string;
   options: O;
+  /** Accept arguments that are not options (returned as `positionals`); default false. */
+  allowPositionals?: boolean;
 }
 
 type Values<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: O }>>["values"];
@@ -28,12 +30,17 @@ export function parseCommandArgs<O extends ParseArgsOptionsConfig>(
   args: string[],
   spec: CommandSpec<O>,
   io: Io,
-): { values: Values<O>; exit?: undefined } | { exit: number; values?: undefined } {
-  let values;
+): { values: Values<O>; positionals: string[]; exit?: undefined } | {
+  exit: number;
+  values?: undefined;
+  positionals?: undefined;
+} {
+  let values, positionals;
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args,
       options: { ...spec.options, help: { type: "boolean", short: "h", default: false } },
+      allowPositionals: spec.allowPositionals ?? false,
     }));
   } catch (e) {
     io.error(`${spec.name}: ${(e as Error).message}\n\n${spec.help}`);
@@ -43,5 +50,5 @@ export function parseCommandArgs<O extends ParseArgsOptionsConfig>(
     io.log(spec.help);
     return { exit: 0 };
   }
-  return { values: values as Values<O> };
+  return { values: values as Values<O>, positionals: positionals as string[] };
 }

@@ -35,3 +35,12 @@ Deno.test("parseCommandArgs: an unknown option is '<name>: <message>' then the h
   assert.match(c.err[0], /^data:x: .*nope/);
   assert.ok(c.err[0].endsWith("\n\nUsage: x"));
 });
+
+Deno.test("parseCommandArgs: positionals only where the spec allows them", () => {
+  const c = capture();
+  const r = parseCommandArgs(["run", "--data", "/d", "a.jpg"], { ...SPEC, allowPositionals: true }, c.io);
+  assert.deepEqual(r.positionals, ["run", "a.jpg"]);
+  assert.equal(r.values?.data, "/d");
+  assert.deepEqual(parseCommandArgs(["run"], SPEC, c.io), { exit: 2 });
+  assert.match(c.err[0], /^data:x: .*run/);
+});

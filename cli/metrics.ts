@@ -6,9 +6,18 @@
  */
 
 import { parseArgs } from "node:util";
-import { evaluate, metricsSummary, readCocoDetections, readCocoGroundTruth } from "../lib/metrics/mod.ts";
+import {
+  apSummary,
+  evaluate,
+  metricsSummary,
+  parseCocoGroundTruth,
+  readCocoDetections,
+  readCocoGroundTruth,
+} from "../lib/metrics/mod.ts";
+import { reportProblems, vocSplitToCoco } from "./data_coco.ts";
 
 const HELP = `Usage: deno task metrics --gt GT.json --dets DETS.json [options]
+       deno task metrics --gt-voc DIR [--split val] --dets DETS.json [options]
 
 Scores detections in COCO results format ([{ image_id, category_id, bbox: [x, y, w, h], score }], pixels) against
 COCO ground truth (images, annotations with bbox and optional difficult, categories) and prints one JSON object:
@@ -18,10 +27,14 @@ VOC AP is at IoU > 0.5 (all-point and 11-point); COCO AP follows pycocotools (AP
 image and class, size split on box areas in the file's pixels). null marks an undefined value.
 
 Options:
-  --gt FILE        COCO ground-truth JSON (required)
+  --gt FILE        COCO ground-truth JSON (this or --gt-voc is required)
+  --gt-voc DIR     ground truth from the VOC split DIR/<split> (as deno task data:coco writes it: image ids are
+                   file stems, difficult boxes count neither way)
+  --split NAME     split folder of --gt-voc (default val)
   --dets FILE      COCO detections JSON (required)
   --iou X          VOC IoU threshold (default 0.5)
-  --full           also print the size split at the 240x320 model input ("cocoInput") and counts
+  --full           also print operating points, confusion matrix and AP by size at the 240x320 input
+                   ("operating", "confusion", "bySize"), the COCO size split there ("cocoInput") and counts
   --pr-dir DIR     write pr_<category>.json (recall, precision, scores) for each category into DIR
   -h, --help       show this help
 `;
@@ -34,6 +47,8 @@ export async function main(args: string[]): Promise<number> {
       args,
       options: {
         gt: { type: "string" },
+        "gt-voc": { type: "string" },
+        split: { type: "string", default: "val" },
         dets: { type: "string" },
         iou: { type: "string" },
         full: { type: "boolean", default: false },
@@ -50,8 +65,12 @@ export async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (!values.gt || !values.dets) {
-    console.error(`metrics: --gt and --dets are required\n\n${HELP}`);
+  if (!(values.gt || values["gt-voc"]) || !values.dets) {
+    console.error(`metrics: --gt FILE (or --gt-voc DIR) and --dets FILE are required\n\n${HELP}`);
+    return 2;
+  }
+  if (values.gt && values["gt-voc"]) {
+    console.error(`metrics: give either --gt or --gt-voc, not both\n\n${HELP}`);
     return 2;
   }
   const iou = values.iou === undefined ? 0.5 : Number(values.iou);
@@ -60,7 +79,14 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   try {
-    const gt = await readCocoGroundTruth(values.gt);
+    let gt;
+    if (values.gt) gt = await readCocoGroundTruth(values.gt);
+    else {
+      // The same conversion as deno task data:coco, read back through the COCO parser, so both routes agree.
+      const voc = await vocSplitToCoco(values["gt-voc"]!, values.split!);
+      reportProblems("metrics", voc.problems, { log: console.log, error: console.error });
+      gt = parseCocoGroundTruth(voc.json, voc.source);
+    }
     const dets = await readCocoDetections(values.dets, { groundTruth: gt });
     const result = evaluate(gt.images, dets, {
       classes: gt.classes,
@@ -83,7 +109,7 @@ export async function main(args: string[]): Promise<number> {
         numImages: result.numImages,
         numDetections: result.numDetections,
       }
-      : metricsSummary(result);
+      : apSummary(result);
     console.log(JSON.stringify(out, null, 2));
     return 0;
   } catch (e) {

@@ -56,13 +56,48 @@ Deno.test("cli metrics: --help, missing options and bad files", async () => {
   assert.match(help.stdout, /--gt FILE/);
   const missing = await run(["--gt", "x.json"]);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /--gt and --dets are required/);
+  assert.match(missing.stderr, /--gt FILE \(or --gt-voc DIR\) and --dets FILE are required/);
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/gt.json`, JSON.stringify({ images: [], annotations: [] }));
     const bad = await run(["--gt", `${dir}/gt.json`, "--dets", `${dir}/gt.json`]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /gt\.json: field "categories" must be an array/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli metrics: --gt-voc DIR scores as --gt with the file deno task data:coco writes", async () => {
+  const { generateDataset } = await import("../lib/data/generate.ts");
+  const { main: dataCoco } = await import("./data_coco.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    await generateDataset(`${dir}/data`, { seed: 23, train: 0, val: 4 });
+    const quiet = { log: () => {}, error: () => {} };
+    assert.equal(await dataCoco(["--data", `${dir}/data`, "--split", "val", "--out", `${dir}/gt.json`], quiet), 0);
+    const gt = JSON.parse(await Deno.readTextFile(`${dir}/gt.json`));
+    // Every other box shifted by half its width (IoU 1/3, a miss at 0.5): AP strictly between 0 and 1.
+    const dets = gt.annotations.map((a: { image_id: string; category_id: number; bbox: number[] }, i: number) => ({
+      image_id: a.image_id,
+      category_id: a.category_id,
+      bbox: [a.bbox[0] + (i % 2 ? a.bbox[2] / 2 : 0), a.bbox[1], a.bbox[2], a.bbox[3]],
+      score: 1 - i / 100,
+    }));
+    await Deno.writeTextFile(`${dir}/dets.json`, JSON.stringify(dets));
+    const fromFile = await run(["--gt", `${dir}/gt.json`, "--dets", `${dir}/dets.json`]);
+    const fromVoc = await run(["--gt-voc", `${dir}/data`, "--split", "val", "--dets", `${dir}/dets.json`]);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    assert.equal(fromVoc.code, 0, fromVoc.stderr);
+    assert.equal(fromVoc.stdout, fromFile.stdout);
+    const map = JSON.parse(fromFile.stdout).map;
+    assert.ok(map > 0 && map < 1, `map ${map}`);
+    const both = await run(["--gt", `${dir}/gt.json`, "--gt-voc", `${dir}/data`, "--dets", `${dir}/dets.json`]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /either --gt or --gt-voc, not both/);
+    const noSplit = await run(["--gt-voc", `${dir}/data`, "--split", "test", "--dets", `${dir}/dets.json`]);
+    assert.equal(noSplit.code, 1);
+    assert.match(noSplit.stderr, /data\/test: no usable annotated images/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -9,15 +9,15 @@
 // way. Beside it we give 11-point AP and COCO-style AP@[.5:.95] with its small/medium/large split (ours).
 //
 // Under `full` this reloads the kept weights of the SSDv2 run shown in 03 and evaluates them on the 930 val images
-// of our subset (lib/train `loadRunModel` + `evaluateModel`, lib/metrics `evaluate`). Under `smoke` it trains a
-// tiny run on generated images first; its numbers mean nothing.
+// of our subset (lib/inference `loadDetector`, lib/train `evaluateModel`, lib/metrics `evaluate`). Under `smoke` it
+// trains a tiny run on generated images first; its numbers mean nothing.
 
 // %%
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { boxIou } from "../lib/metrics/mod.ts";
 import { dataLabelOf, perClassTable, prChartSpec, summaryFromEval } from "../lib/report/mod.ts";
-import { evaluateModel, evalOptionsOf, loadRunData, loadRunModel, setupBackendFor } from "../lib/train/mod.ts";
-import { readRunConfig } from "../lib/runs/mod.ts";
+import { evaluateModel, evalOptionsOf, loadRunData } from "../lib/train/mod.ts";
+import { loadDetector } from "../lib/inference/mod.ts";
 import { CLASS_NAMES, type Detection, OBJECT_CLASSES } from "../lib/types.ts";
 import {
   chartBundle,
@@ -46,9 +46,9 @@ let evaluation: Awaited<ReturnType<typeof evaluateModel>> | null = null;
 let dataLabel = "";
 let val: Awaited<ReturnType<typeof loadRunData>>["val"] = [];
 if (runDir !== null) {
-  const config = await readRunConfig(runDir);
-  const backend = await setupBackendFor(config.backend, { log: () => {} });
-  const { model, priors } = await loadRunModel(runDir);
+  const detector = await loadDetector(runDir, { backend: "config", log: () => {} });
+  const { config, model, priors } = detector;
+  const backend = detector.backend!;
   // All val images (limitVal 0), whatever the run validated on while it trained.
   const data = await loadRunData({ ...config, data: { ...config.data, limitVal: 0 } }, {
     data: ctx.data.root,
@@ -56,7 +56,7 @@ if (runDir !== null) {
   });
   val = data.val;
   evaluation = await evaluateModel(model, val, evalOptionsOf(config, priors));
-  model.dispose();
+  detector.dispose();
   const s = evaluation.speed;
   console.log(
     `${s.images} images (${data.provenance.label} data) on ${backend.name}: ${s.evalImgPerSec.toFixed(1)} img/s ` +

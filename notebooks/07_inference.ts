@@ -15,10 +15,8 @@
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import * as tf from "@tensorflow/tfjs";
 import { BACKEND_CHOICES, setupBackend } from "../lib/backend/mod.ts";
-import { decodeDetections } from "../lib/detect/mod.ts";
 import { loadImage, normalize, scanSplit } from "../lib/data/mod.ts";
-import { loadRunModel } from "../lib/train/mod.ts";
-import { readRunConfig } from "../lib/runs/mod.ts";
+import { loadDetector, loadRunModel, prepareImage } from "../lib/inference/mod.ts";
 import { INPUT_HEIGHT, INPUT_WIDTH } from "../lib/types.ts";
 import {
   notebookContext,
@@ -46,24 +44,15 @@ console.log(runDir ?? ssdv2MissingNote(ctx.resultsDir));
 const val = (await scanSplit(ctx.data.root, "val")).records;
 const samples = val.filter((r) => r.boxes.length > 0).slice(0, 6);
 if (runDir !== null) {
-  const config = await readRunConfig(runDir);
-  await setupBackend({ backend: config.backend.name, log: console.log });
-  const { model, priors } = await loadRunModel(runDir);
+  // lib/inference's detector, as `deno task detect` uses it: decoding by the run's eval block, shown from 0.5.
+  const detector = await loadDetector(runDir, { backend: "config", log: console.log });
   const pictures = [];
   for (const r of samples) {
-    const pixels = normalize(await loadImage(r.imagePath));
-    const [logits, offsets] = tf.tidy(() =>
-      model.predict(tf.tensor(pixels, [1, INPUT_HEIGHT, INPUT_WIDTH, 3])) as tf.Tensor[]
-    );
-    const dets = decodeDetections({ logits, offsets }, {
-      priors,
-      scoreThreshold: Math.max(0.5, config.eval.scoreThreshold),
-      nmsIou: config.eval.nmsIou,
-      topK: config.eval.topK,
-    })[0];
-    tf.dispose([logits, offsets]);
+    const bytes = await Deno.readFile(r.imagePath);
+    const [found] = await detector.run(await prepareImage(bytes), { minScore: 0.5 });
+    const dets = found.normalised; // the picture grid draws normalised boxes
     pictures.push({
-      bytes: await Deno.readFile(r.imagePath),
+      bytes,
       width: r.width,
       height: r.height,
       boxes: [...r.boxes, ...dets.map((d) => d.box)],
@@ -73,7 +62,7 @@ if (runDir !== null) {
       caption: `${r.id}: ${dets.length} detections, ${r.boxes.length} faces`,
     });
   }
-  model.dispose();
+  detector.dispose();
   await show(svgBundle(pictureGrid(pictures, { columns: 3, cellWidth: 300 }), "[detections]"));
 }
 

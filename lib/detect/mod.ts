@@ -6,3 +6,4 @@ export * from "./priors.ts";
 export * from "./boxes.ts";
 export * from "./match.ts";
 export * from "./postprocess.ts";
+export * from "./coverage.ts";

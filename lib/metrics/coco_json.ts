@@ -23,7 +23,7 @@ export interface CocoImage {
   file_name?: string;
 }
 
-/** A COCO box annotation; `difficult` is our VOC extension, `iscrowd` is read as difficult. */
+/** A COCO box annotation; `difficult` is our VOC extension, `iscrowd` is read as difficult (either marks it). */
 export interface CocoAnnotation {
   id?: number;
   image_id: number | string;
@@ -196,29 +196,50 @@ function toPixelBbox(box: Box, imageId: string, options: ToCocoOptions): [number
   return [x1, y1, x2 - x1, y2 - y1];
 }
 
+/** Options of {@link toCocoGroundTruth}. */
+export interface ToCocoGroundTruthOptions extends ToCocoOptions {
+  /** Categories to list; default face_mask (1) and face (2). */
+  classes?: readonly ClassSpec[];
+  /**
+   * Image ids: `numbers` (default) gives 1..N in the given order; `names` keeps our image ids (the file stems), the
+   * ids `deno task detect --coco` writes.
+   */
+  imageIds?: "numbers" | "names";
+  /** `file_name` of each image id (default: the image id itself). */
+  fileNames?: Readonly<Record<string, string>>;
+}
+
 /**
- * Our ground truth as a COCO file. Images get ids 1..N in the given order and `file_name` = our image id;
- * `difficult` is kept as a field.
+ * Our ground truth as a COCO file. A `difficult` box is written with `difficult: 1` and `iscrowd: 1`: lib/metrics
+ * counts it neither as a hit nor as a miss, and pycocotools ignores crowd boxes in the same way, so the file scores
+ * alike in both (pycocotools measures overlap with a crowd box over the detection's area, where lib/metrics uses
+ * IoU; that decides only which detections are ignored).
  */
 export function toCocoGroundTruth(
   gts: readonly GroundTruthImage[],
-  options: ToCocoOptions & { classes?: readonly ClassSpec[] } = {},
+  options: ToCocoGroundTruthOptions = {},
 ): CocoGroundTruthJson {
   const images: CocoImage[] = [];
   const annotations: CocoAnnotation[] = [];
+  const seen = new Set<string>();
   gts.forEach((g, i) => {
+    if (seen.has(g.imageId)) throw new Error(`toCocoGroundTruth: image id "${g.imageId}" appears twice`);
+    seen.add(g.imageId);
+    const id = options.imageIds === "names" ? g.imageId : i + 1;
     const s = options.imageSizes?.[g.imageId];
-    images.push({ id: i + 1, file_name: g.imageId, ...(s ? { width: s.width, height: s.height } : {}) });
+    const fileName = options.fileNames?.[g.imageId] ?? g.imageId;
+    images.push({ id, file_name: fileName, ...(s ? { width: s.width, height: s.height } : {}) });
     g.boxes.forEach((b, j) => {
       const bbox = toPixelBbox(b, g.imageId, options);
+      const difficult = g.difficult[j] ? 1 : 0;
       annotations.push({
         id: annotations.length + 1,
-        image_id: i + 1,
+        image_id: id,
         category_id: g.labels[j],
         bbox,
         area: bbox[2] * bbox[3],
-        iscrowd: 0,
-        difficult: g.difficult[j] ? 1 : 0,
+        iscrowd: difficult,
+        difficult,
       });
     });
   });
@@ -227,7 +248,8 @@ export function toCocoGroundTruth(
 
 /**
  * Our detections as a COCO results array. With `groundTruth` (from {@link toCocoGroundTruth}) image ids are
- * mapped through its `file_name`s to its numeric ids; otherwise `image_id` is our image id string.
+ * mapped to its ids: through its `file_name`s, or directly where its ids are our image ids (strings); otherwise
+ * `image_id` is our image id string.
  */
 export function toCocoDetections(
   dets: readonly ImageDetection[],
@@ -235,11 +257,14 @@ export function toCocoDetections(
 ): CocoDetectionJson[] {
   const idOf = new Map<string, number | string>();
   for (const im of options.groundTruth?.images ?? []) if (im.file_name !== undefined) idOf.set(im.file_name, im.id);
+  for (const im of options.groundTruth?.images ?? []) if (typeof im.id === "string") idOf.set(im.id, im.id);
   return dets.map((d) => {
     let imageId: number | string = d.imageId;
     if (options.groundTruth) {
       const id = idOf.get(d.imageId);
-      if (id === undefined) throw new Error(`toCocoDetections: image "${d.imageId}" has no file_name in groundTruth`);
+      if (id === undefined) {
+        throw new Error(`toCocoDetections: image "${d.imageId}" has neither an id nor a file_name in groundTruth`);
+      }
       imageId = id;
     }
     return { image_id: imageId, category_id: d.label, bbox: toPixelBbox(d.box, d.imageId, options), score: d.score };

@@ -87,3 +87,33 @@ Deno.test("COCO writers round-trip through the readers and files", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("toCocoGroundTruth: named image ids, file names, difficult boxes as crowd; detections map to them", () => {
+  const gts: GroundTruthImage[] = [
+    { imageId: "b_2", boxes: [[0, 0, 0.5, 0.5], [0.5, 0.5, 1, 1]], labels: [1, 2], difficult: [false, true] },
+    { imageId: "a_1", boxes: [], labels: [], difficult: [] },
+  ];
+  const imageSizes = { b_2: { width: 100, height: 60 }, a_1: { width: 10, height: 10 } };
+  const json = toCocoGroundTruth(gts, { imageSizes, imageIds: "names", fileNames: { b_2: "b_2.png" } });
+  assert.deepEqual(json.images, [
+    { id: "b_2", file_name: "b_2.png", width: 100, height: 60 },
+    { id: "a_1", file_name: "a_1", width: 10, height: 10 },
+  ]);
+  assert.deepEqual(json.annotations.map((a) => [a.image_id, a.iscrowd, a.difficult, a.bbox]), [
+    ["b_2", 0, 0, [0, 0, 50, 30]],
+    ["b_2", 1, 1, [50, 30, 50, 30]],
+  ]);
+  // Read back, the crowd box is difficult again and the ids are the names.
+  const back = parseCocoGroundTruth(json, "gt.json");
+  assert.deepEqual(back.images.map((g) => [g.imageId, g.difficult]), [["b_2", [false, true]], ["a_1", []]]);
+  const dets = toCocoDetections([{ imageId: "b_2", box: [0, 0, 0.1, 0.5], label: 2, score: 0.3 }], {
+    imageSizes,
+    groundTruth: json,
+  });
+  assert.deepEqual(dets, [{ image_id: "b_2", category_id: 2, bbox: [0, 0, 10, 30], score: 0.3 }]);
+  assert.throws(() => toCocoGroundTruth([gts[1], gts[1]], { imageSizes }), /"a_1" appears twice/);
+  assert.throws(
+    () => toCocoDetections([{ imageId: "zz", box: [0, 0, 1, 1], label: 1, score: 1 }], { groundTruth: json }),
+    /"zz" has neither an id nor a file_name/,
+  );
+});

@@ -1,13 +1,17 @@
 /**
  * One call that evaluates detections against ground truth: VOC AP per class (all-point and 11-point), P-R curves,
- * and COCO-style AP with the size split both in the pixels of the boxes as given and at the 240x320 model input.
+ * COCO-style AP with the size split both in the pixels of the boxes as given and at the 240x320 model input, and
+ * what a deployer asks for: precision / recall / F1 at the display threshold and at the F1-best one, the confusion
+ * matrix over the classes and background, and VOC AP and recall by face size at the model input.
  * @module
  */
 
 import { CLASS_NAMES, INPUT_HEIGHT, INPUT_WIDTH } from "../types.ts";
 import type { Box } from "../types.ts";
+import { apBySize } from "./by_size.ts";
 import { cocoEvaluate } from "./coco.ts";
 import { boxArea } from "./iou.ts";
+import { checkThreshold, confusionMatrix, DEFAULT_DISPLAY_THRESHOLD, operatingPointsFromCurve } from "./operating.ts";
 import type {
   ClassSpec,
   CocoSummary,
@@ -15,6 +19,7 @@ import type {
   GroundTruthImage,
   ImageDetection,
   ImageSize,
+  OperatingSummary,
   VocClassAp,
 } from "./types.ts";
 import { vocCurve } from "./voc.ts";
@@ -32,6 +37,11 @@ export interface EvaluateOptions {
   imageSizes?: Readonly<Record<string, ImageSize>> | ReadonlyMap<string, ImageSize>;
   /** VOC IoU threshold (a hit needs IoU strictly above it); default 0.5. */
   iouThreshold?: number;
+  /**
+   * Score at or above which a detection is shown: the threshold of the `display` operating points, of the
+   * confusion matrix and of the recall by size; default 0.5.
+   */
+  displayThreshold?: number;
   /** COCO detections kept per image and class; default 100. */
   maxDets?: number;
   /** Names the data in error messages (a file path, say); default "evaluate". */
@@ -105,7 +115,8 @@ function sizeLookup(
 
 /**
  * Evaluates `dets` against `gts`: VOC AP per class at IoU 0.5 (all-point and 11-point) with P-R curves, mAP over
- * classes that have ground truth, and COCO-style AP. Throws on malformed input, naming the item.
+ * classes that have ground truth, COCO-style AP, operating points, the confusion matrix and AP / recall by face
+ * size at the model input (`null` for pixel boxes without image sizes). Throws on malformed input, naming the item.
  */
 export function evaluate(
   gts: readonly GroundTruthImage[],
@@ -116,6 +127,7 @@ export function evaluate(
   const classes = options.classes ?? DEFAULT_CLASSES;
   validateEvalInput(gts, dets, { classes, source: src });
   const iouThreshold = options.iouThreshold ?? 0.5;
+  const displayThreshold = checkThreshold(options.displayThreshold ?? DEFAULT_DISPLAY_THRESHOLD, "displayThreshold");
   const voc: Record<string, VocClassAp> = {};
   const pr: EvalResult["pr"] = {};
   for (const c of classes) {
@@ -143,6 +155,18 @@ export function evaluate(
   const coco: CocoSummary = cocoEvaluate(gts, dets, { classIds, areaOf: givenArea, maxDets: options.maxDets });
   // The size-independent parts are the same in both; only the split needs the second pass.
   const split = cocoEvaluate(gts, dets, { classIds, areaOf: inputArea, maxDets: options.maxDets });
+  const operating: OperatingSummary = { displayThreshold, iouThreshold, perClass: {} };
+  for (const c of classes) operating.perClass[c.name] = operatingPointsFromCurve(pr[c.name], displayThreshold);
+  const confusion = confusionMatrix(gts, dets, { classes, displayThreshold, iouThreshold });
+  const areaAtInput = inputArea;
+  const bySize = areaAtInput
+    ? apBySize(gts, dets, {
+      classes,
+      sideOf: (id, b) => Math.sqrt(areaAtInput(id, b)),
+      displayThreshold,
+      iouThreshold,
+    })
+    : null;
   return {
     voc,
     map: mean(classes.map((c) => voc[c.name].ap)),
@@ -150,15 +174,26 @@ export function evaluate(
     coco,
     cocoInput: split,
     pr,
+    operating,
+    confusion,
+    bySize,
     iouThreshold,
     numImages: gts.length,
     numDetections: dets.length,
   };
 }
 
-/** The JSON object that `deno task metrics` prints: `{ voc, map, map11, coco }`, nothing else. */
+/** The AP numbers alone, `{ voc, map, map11, coco }`: the JSON object that `deno task metrics` prints. */
+export function apSummary(result: EvalResult): Pick<EvalResult, "voc" | "map" | "map11" | "coco"> {
+  return { voc: result.voc, map: result.map, map11: result.map11, coco: result.coco };
+}
+
+/**
+ * The metrics a run's metrics.json keeps: {@link apSummary} plus the operating points, the confusion matrix and
+ * the by-size table (small objects; the P-R curves stay out).
+ */
 export function metricsSummary(
   result: EvalResult,
-): Pick<EvalResult, "voc" | "map" | "map11" | "coco"> {
-  return { voc: result.voc, map: result.map, map11: result.map11, coco: result.coco };
+): Pick<EvalResult, "voc" | "map" | "map11" | "coco" | "operating" | "confusion" | "bySize"> {
+  return { ...apSummary(result), operating: result.operating, confusion: result.confusion, bySize: result.bySize };
 }

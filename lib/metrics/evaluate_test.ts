@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Box } from "../types.ts";
-import { DEFAULT_CLASSES, evaluate, metricsSummary } from "./evaluate.ts";
+import { apSummary, DEFAULT_CLASSES, evaluate, metricsSummary } from "./evaluate.ts";
+import { operatingPoint } from "./operating.ts";
 import type { GroundTruthImage, ImageDetection } from "./types.ts";
 
 const close = (a: number | null, b: number, tol = 1e-12) =>
@@ -34,7 +35,8 @@ Deno.test("evaluate: two classes, mAP is the mean of the per-class APs", () => {
   // 11-point face: t = 0..0.5 -> 1/2 (6 points) -> 3/11.
   close(r.voc.face.ap11, 3 / 11);
   close(r.map11, (1 + 3 / 11) / 2);
-  assert.deepEqual(Object.keys(metricsSummary(r)).sort(), ["coco", "map", "map11", "voc"]);
+  assert.deepEqual(Object.keys(apSummary(r)), ["voc", "map", "map11", "coco"]);
+  assert.deepEqual(Object.keys(metricsSummary(r)), ["voc", "map", "map11", "coco", "operating", "confusion", "bySize"]);
   assert.equal(r.pr.face.recall.length, 2);
   assert.equal(r.numDetections, 3);
 });
@@ -62,6 +64,55 @@ Deno.test("evaluate: size split in original pixels and at the 240x320 input", ()
   assert.equal(rn.coco.medium, null);
   close(rn.coco.ap, 1);
   close(rn.cocoInput.small, 1);
+});
+
+Deno.test("evaluate: operating points, confusion matrix and AP by size at the display threshold", () => {
+  // A 640x480 image: a 40x40 face_mask (20 px at the input, 16-32), a 200x200 face (100 px, 64-128).
+  const px = (x1: number, y1: number, x2: number, y2: number): Box => [x1 / 640, y1 / 480, x2 / 640, y2 / 480];
+  const gts: GroundTruthImage[] = [{
+    imageId: "a",
+    boxes: [px(100, 100, 140, 140), px(300, 100, 500, 300)],
+    labels: [1, 2],
+    difficult: [false, false],
+  }];
+  const dets = [
+    det("a", px(100, 100, 140, 140), 0.9, 1), // face_mask hit
+    det("a", px(300, 100, 500, 300), 0.6, 1), // the face called face_mask: a face_mask false positive
+    det("a", px(300, 100, 500, 300), 0.4, 2), // face hit, below the display threshold
+  ];
+  const r = evaluate(gts, dets);
+  assert.equal(r.operating.displayThreshold, 0.5);
+  assert.deepEqual(r.operating.perClass.face_mask.display, operatingPoint(0.5, 1, 1, 1));
+  assert.deepEqual(r.operating.perClass.face_mask.best, operatingPoint(0.9, 1, 0, 1));
+  assert.deepEqual(r.operating.perClass.face.display, operatingPoint(0.5, 0, 0, 1));
+  assert.deepEqual(r.operating.perClass.face.best, operatingPoint(0.4, 1, 0, 1));
+  assert.deepEqual(r.confusion.counts, [[1, 0, 0], [1, 0, 0], [0, 0, 0]]);
+  assert.deepEqual(r.bySize?.buckets.map((b) => [b.name, b.numGt]), [
+    ["<16", 0],
+    ["16-32", 1],
+    ["32-64", 0],
+    ["64-128", 1],
+    [">=128", 0],
+  ]);
+  assert.deepEqual(r.bySize?.buckets[1].perClass.face_mask, { numGt: 1, ap: 1, recall: 1 });
+  // The 0.6 false positive lies in 64-128, where face_mask has no ground truth: 16-32 keeps AP 1.
+  assert.deepEqual(r.bySize?.buckets[3].perClass.face, { numGt: 1, ap: 1, recall: 0 });
+  // A lower display threshold moves the display points, the matrix and the recall, not the APs.
+  const low = evaluate(gts, dets, { displayThreshold: 0.3 });
+  assert.deepEqual(low.voc, r.voc);
+  assert.deepEqual(low.operating.perClass.face.display, operatingPoint(0.3, 1, 0, 1));
+  // Class-agnostic: the face box goes to the 0.6 face_mask detection; the 0.4 face one finds it taken.
+  assert.deepEqual(low.confusion.counts, [[1, 0, 0], [1, 0, 0], [0, 1, 0]]);
+  assert.equal(low.bySize?.buckets[3].perClass.face.recall, 1);
+  // The same in pixels with the image size: the same buckets; without sizes the split is unknown.
+  const inPx = (b: Box): Box => [b[0] * 640, b[1] * 480, b[2] * 640, b[3] * 480];
+  const gPx = [{ ...gts[0], boxes: gts[0].boxes.map(inPx) }];
+  const dPx = dets.map((d) => ({ ...d, box: inPx(d.box) }));
+  const rp = evaluate(gPx, dPx, { coordinates: "pixels", imageSizes: { a: { width: 640, height: 480 } } });
+  assert.deepEqual(rp.bySize?.buckets.map((b) => b.numGt), [0, 1, 0, 1, 0]);
+  assert.deepEqual(rp.confusion, r.confusion);
+  assert.equal(evaluate(gPx, dPx, { coordinates: "pixels" }).bySize, null);
+  assert.throws(() => evaluate(gts, dets, { displayThreshold: NaN }), /displayThreshold must be a number/);
 });
 
 Deno.test("evaluate: bad input gets errors naming the item and the problem", () => {
@@ -107,6 +158,17 @@ Deno.test({
     assert.deepEqual(exact.voc, { face_mask: { ap: 1, ap11: 1 }, face: { ap: 1, ap11: 1 } });
     for (const v of Object.values(exact.coco)) close(v, 1);
     for (const v of Object.values(exact.cocoInput)) close(v, 1);
+    // Perfect detections: every bucket with ground truth has AP and recall 1, the matrix is diagonal.
+    const count = (id: number) => gts.flatMap((g) => g.labels.filter((l, j) => l === id && !g.difficult[j])).length;
+    assert.deepEqual(exact.confusion.counts, [[count(1), 0, 0], [0, count(2), 0], [0, 0, 0]]);
+    for (const name of ["face_mask", "face"]) {
+      assert.equal(exact.operating.perClass[name].display.f1, 1);
+      assert.equal(exact.operating.perClass[name].best?.threshold, 1);
+    }
+    assert.equal(exact.bySize?.buckets.reduce((s, b) => s + b.numGt, 0), count(1) + count(2));
+    for (const b of exact.bySize!.buckets) {
+      for (const c of Object.values(b.perClass)) if (c.numGt > 0) assert.deepEqual([c.ap, c.recall], [1, 1], b.name);
+    }
     // Each box twice, equal scores, input order: hit, duplicate, hit, ... The k-th hit of a class with N
     // (non-difficult) boxes comes at rank 2k - 1, so the envelope is k / (2k - 1) on (k-1)/N..k/N.
     const twice = evaluate(gts, asDets(2), { coordinates: "pixels", imageSizes });

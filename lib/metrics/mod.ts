@@ -1,17 +1,25 @@
 /**
  * Detection metrics on plain data: VOC AP (all-point and 11-point) with P-R curves, COCO-style AP with the size
- * split, and COCO JSON interchange.
+ * split, operating points (precision / recall / F1 at a score threshold), the confusion matrix, AP and recall by face
+ * size, and COCO JSON interchange.
  * @module
  */
 
 export type {
+  BySizeResult,
+  ClassOperatingPoints,
   ClassSpec,
   CocoSummary,
+  ConfusionMatrix,
   EvalResult,
   GroundTruthImage,
   ImageDetection,
   ImageSize,
+  OperatingPoint,
+  OperatingSummary,
   PrCurve,
+  SizeBucket,
+  SizeBucketClass,
   VocClassAp,
 } from "./types.ts";
 export { boxArea, boxIou } from "./iou.ts";
@@ -19,7 +27,18 @@ export { ap11Point, apAllPoint, prCornerIndices, rankByScore, thinPrCurve, vocCu
 export type { VocCurveOptions } from "./voc.ts";
 export { COCO_AREA_RANGES, COCO_IOU_THRESHOLDS, COCO_RECALL_POINTS, cocoClassTable, cocoEvaluate } from "./coco.ts";
 export type { CocoClassTable, CocoEvalOptions } from "./coco.ts";
-export { DEFAULT_CLASSES, evaluate, metricsSummary, validateEvalInput } from "./evaluate.ts";
+export {
+  checkThreshold,
+  confusionMatrix,
+  DEFAULT_DISPLAY_THRESHOLD,
+  operatingPoint,
+  operatingPoints,
+  operatingPointsFromCurve,
+} from "./operating.ts";
+export type { OperatingOptions } from "./operating.ts";
+export { apBySize, bucketOf, normalisedInputSide, SIZE_DEFINITION, SIZE_EDGES, sizeBuckets } from "./by_size.ts";
+export type { BySizeOptions } from "./by_size.ts";
+export { apSummary, DEFAULT_CLASSES, evaluate, metricsSummary, validateEvalInput } from "./evaluate.ts";
 export type { EvaluateOptions } from "./evaluate.ts";
 export {
   parseCocoDetections,
@@ -36,5 +55,6 @@ export type {
   CocoGroundTruth,
   CocoGroundTruthJson,
   CocoImage,
+  ToCocoGroundTruthOptions,
   ToCocoOptions,
 } from "./coco_json.ts";

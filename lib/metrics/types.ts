@@ -90,7 +90,106 @@ export interface VocClassAp {
   ap11: number | null;
 }
 
-/** Everything {@link evaluate} measures. {@link metricsSummary} keeps the fields of the CLI's JSON. */
+/**
+ * Counts and rates of one class when only detections scoring at or above `threshold` are shown, under the VOC
+ * matching of the AP (IoU strictly above the IoU threshold, greedy by score, `difficult` boxes count neither way).
+ */
+export interface OperatingPoint {
+  /** Score threshold: detections with `score >= threshold` are kept. */
+  threshold: number;
+  /** Kept detections that hit a free non-difficult box. */
+  tp: number;
+  /** Kept detections that hit nothing or a box already taken. */
+  fp: number;
+  /** Non-difficult boxes no kept detection hit. */
+  fn: number;
+  /** `tp / (tp + fp)`; `null` when nothing is kept. */
+  precision: number | null;
+  /** `tp / (tp + fn)`; `null` when the class has no non-difficult ground truth. */
+  recall: number | null;
+  /** `2 tp / (2 tp + fp + fn)` (the harmonic mean of precision and recall); `null` when all three counts are 0. */
+  f1: number | null;
+}
+
+/** Operating points of one class: at the display threshold and at the threshold that maximises F1. */
+export interface ClassOperatingPoints {
+  /** Number of non-difficult ground-truth boxes of the class. */
+  npos: number;
+  /** At the display threshold. */
+  display: OperatingPoint;
+  /**
+   * At the F1-best threshold (one of the detections' scores; the highest such score on ties); `null` when no
+   * threshold yields a true positive (no ground truth, or no hit at all).
+   */
+  best: OperatingPoint | null;
+}
+
+/** Per-class operating points of an evaluation. */
+export interface OperatingSummary {
+  /** Score threshold of the `display` points. */
+  displayThreshold: number;
+  /** IoU threshold of the matching (a hit needs IoU strictly above it). */
+  iouThreshold: number;
+  /** Keyed by class name. */
+  perClass: Record<string, ClassOperatingPoints>;
+}
+
+/**
+ * Confusion matrix of detections kept at the display threshold against ground truth (see
+ * `lib/metrics/operating.ts` `confusionMatrix` for the matching). `counts[i][j]` counts pairs with ground-truth
+ * label `labels[i]` and predicted label `labels[j]`; the last label is `background`: row `background` holds
+ * detections that match no ground truth, column `background` the ground truth that no detection matched.
+ */
+export interface ConfusionMatrix {
+  /** Class names in class order, then `background`. */
+  labels: string[];
+  /** Rows: ground-truth label; columns: predicted label. `counts[background][background]` is always 0. */
+  counts: number[][];
+  /** Score threshold of the kept detections. */
+  displayThreshold: number;
+  /** IoU threshold (a match needs IoU strictly above it). */
+  iouThreshold: number;
+  /** Kept detections left out because they matched a `difficult` box. */
+  ignoredDetections: number;
+}
+
+/** One class in one size bucket. */
+export interface SizeBucketClass {
+  /** Non-difficult ground-truth boxes of the class in the bucket. */
+  numGt: number;
+  /** VOC all-point AP with everything outside the bucket ignored; `null` when `numGt` is 0. */
+  ap: number | null;
+  /** Recall at the display threshold; `null` when `numGt` is 0. */
+  recall: number | null;
+}
+
+/** One size bucket: `lo <= size < hi`, size = sqrt(w * h) of the box scaled to the 320x240 input, in pixels. */
+export interface SizeBucket {
+  /** Bucket name, e.g. `"16-32"`. */
+  name: string;
+  /** Lower edge (inclusive), input pixels. */
+  lo: number;
+  /** Upper edge (exclusive), input pixels; `null` for the open last bucket (JSON has no Infinity). */
+  hi: number | null;
+  /** Non-difficult ground-truth boxes of all classes in the bucket. */
+  numGt: number;
+  /** Keyed by class name. */
+  perClass: Record<string, SizeBucketClass>;
+}
+
+/** AP and recall by face size (see `lib/metrics/by_size.ts`). */
+export interface BySizeResult {
+  /** What "size" means. */
+  sizeDefinition: string;
+  /** Score threshold of the recall columns. */
+  displayThreshold: number;
+  /** IoU threshold of the matching (a hit needs IoU strictly above it). */
+  iouThreshold: number;
+  /** The buckets, smallest first. */
+  buckets: SizeBucket[];
+}
+
+/** Everything {@link evaluate} measures; `metricsSummary` keeps the fields of a run's metrics.json. */
 export interface EvalResult {
   /** VOC AP per class name at {@link EvalResult.iouThreshold}. */
   voc: Record<string, VocClassAp>;
@@ -104,6 +203,15 @@ export interface EvalResult {
   cocoInput: CocoSummary;
   /** P-R curve per class name (VOC matching). */
   pr: Record<string, PrCurve>;
+  /** Precision, recall and F1 per class at the display threshold and at the F1-best threshold. */
+  operating: OperatingSummary;
+  /** Confusion matrix over the classes and background at the display threshold. */
+  confusion: ConfusionMatrix;
+  /**
+   * VOC AP and recall per face-size bucket at the model input; `null` for pixel boxes without image sizes, whose
+   * size at the input is unknown.
+   */
+  bySize: BySizeResult | null;
   /** IoU threshold of the VOC part. */
   iouThreshold: number;
   /** Number of ground-truth images. */

@@ -1,13 +1,14 @@
 /**
- * Vega-Lite chart specs (P-R curves, branch ablation, training curves, mAP vs FPS), validated by compiling them with
- * vega-lite, rendered headlessly with vega to SVG and with resvg to PNG, and wrapped for Jupyter display.
+ * Vega-Lite chart specs (P-R curves, branch ablation, training curves, mAP vs FPS, AP by face size, confusion
+ * matrix), validated by compiling them with vega-lite, rendered headlessly with vega to SVG and with resvg to PNG,
+ * and wrapped for Jupyter display.
  * @module
  */
 
 import { Resvg } from "@resvg/resvg-js";
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import type { PrCurve } from "../metrics/types.ts";
+import type { BySizeResult, ConfusionMatrix, PrCurve } from "../metrics/types.ts";
 import { prCornerIndices } from "../metrics/voc.ts";
 import { isGeneratedData, PAPER_TABLE2_MAP, type RunSummary } from "./summary.ts";
 
@@ -218,6 +219,119 @@ export function backboneChartSpec(runs: readonly RunSummary[], options: ChartOpt
         encoding: { color: { field: "trunk", type: "nominal", title: "Backbone", legend: { orient: "right" } } },
       },
       { mark: { type: "text", align: "left", dx: 8, dy: -8, fontSize: 11 }, encoding: { text: { field: "trunk" } } },
+    ],
+  };
+}
+
+/** Colour of each class in the charts: face_mask green, face red (ColorBrewer RdYlGn ends). */
+export const CLASS_COLORS: Readonly<Record<string, string>> = { face_mask: "#1a9850", face: "#d73027" };
+
+/**
+ * AP by face size at the model input: one group of bars per size bucket, one bar per class in its colour
+ * ({@link CLASS_COLORS}), the number of ground-truth boxes in the tooltip. Buckets where a class has no ground truth
+ * have no bar for it.
+ */
+export function bySizeChartSpec(bySize: BySizeResult, options: ChartOptions = {}): VlSpec {
+  const buckets = bySize.buckets.map((b) => b.name);
+  const classes = [...new Set(bySize.buckets.flatMap((b) => Object.keys(b.perClass)))];
+  const values = bySize.buckets.flatMap((b) =>
+    classes.flatMap((cls) => {
+      const c = b.perClass[cls];
+      return c && c.ap !== null
+        ? [{ bucket: b.name, cls, ap: c.ap * 100, recall: c.recall === null ? null : c.recall * 100, numGt: c.numGt }]
+        : [];
+    })
+  );
+  const palette = ["#4c78a8", "#f58518", "#54a24b", "#b279a2"];
+  const color = {
+    field: "cls",
+    type: "nominal",
+    title: "Class",
+    scale: { domain: classes, range: classes.map((c, i) => CLASS_COLORS[c] ?? palette[i % palette.length]) },
+    legend: { orient: "bottom" },
+  };
+  return {
+    $schema: VL_SCHEMA,
+    title: titleOf(
+      options.title ?? `AP@${bySize.iouThreshold} by face size at the model input (sqrt(w*h), px)`,
+      options.dataLabel,
+    ),
+    width: 380,
+    height: 260,
+    data: { values },
+    mark: { type: "bar" },
+    encoding: {
+      x: {
+        field: "bucket",
+        type: "ordinal",
+        title: "Face size at the input (px)",
+        sort: buckets,
+        axis: { labelAngle: 0 },
+      },
+      xOffset: { field: "cls", type: "nominal", sort: classes },
+      y: { field: "ap", type: "quantitative", title: "AP (%)", scale: { domain: [0, 100] } },
+      color,
+      tooltip: [
+        { field: "bucket", type: "ordinal", title: "size" },
+        { field: "cls", type: "nominal", title: "class" },
+        { field: "ap", type: "quantitative", title: "AP (%)", format: ".2f" },
+        { field: "recall", type: "quantitative", title: `recall at ${bySize.displayThreshold} (%)`, format: ".2f" },
+        { field: "numGt", type: "quantitative", title: "ground-truth boxes" },
+      ],
+    },
+  };
+}
+
+/**
+ * Confusion matrix heatmap: ground-truth class down, predicted class across (background last on both). Cells are
+ * labelled with the count and coloured by the count's share of its row, since the background row (false alarms at a
+ * low threshold) would otherwise flatten every class cell to the same pale colour.
+ */
+export function confusionChartSpec(matrix: ConfusionMatrix, options: ChartOptions = {}): VlSpec {
+  const values = matrix.labels.flatMap((gt, i) => {
+    const total = matrix.counts[i].reduce((a, b) => a + b, 0);
+    return matrix.labels.map((pred, j) => ({
+      gt,
+      pred,
+      count: matrix.counts[i][j],
+      share: total > 0 ? matrix.counts[i][j] / total : 0,
+    }));
+  });
+  const side = 80 * matrix.labels.length;
+  return {
+    $schema: VL_SCHEMA,
+    title: titleOf(
+      options.title ?? `Confusion matrix (score >= ${matrix.displayThreshold}, IoU > ${matrix.iouThreshold})`,
+      options.dataLabel,
+    ),
+    width: side,
+    height: side,
+    data: { values },
+    encoding: {
+      x: { field: "pred", type: "nominal", title: "Predicted", sort: matrix.labels, axis: { labelAngle: 0 } },
+      y: { field: "gt", type: "nominal", title: "Ground truth", sort: matrix.labels },
+    },
+    layer: [
+      {
+        mark: { type: "rect" },
+        encoding: {
+          color: {
+            field: "share",
+            type: "quantitative",
+            title: "Share of row",
+            scale: { scheme: "blues", domain: [0, 1] },
+            legend: { format: ".0%" },
+          },
+        },
+      },
+      {
+        mark: { type: "text", fontSize: 13 },
+        encoding: {
+          text: { field: "count", type: "quantitative", format: "d" },
+          // White on the dark cells, black on the light ones.
+          color: { condition: { test: "datum.share > 0.5", value: "white" }, value: "black" },
+        },
+      },
     ],
   };
 }

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import type { PrCurve } from "../metrics/types.ts";
+import type { BySizeResult, ConfusionMatrix, PrCurve } from "../metrics/types.ts";
 import {
   ablationChartSpec,
   backboneChartSpec,
+  bySizeChartSpec,
   chartDisplayBundle,
+  CLASS_COLORS,
   compileSpec,
+  confusionChartSpec,
   downsampleIndices,
   prChartSpec,
   prCurveIndices,
@@ -144,4 +147,73 @@ Deno.test("saveChart writes .vl.json, .svg and .png; chartDisplayBundle uses the
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+const BY_SIZE: BySizeResult = {
+  sizeDefinition: "sqrt(w * h)",
+  displayThreshold: 0.5,
+  iouThreshold: 0.5,
+  buckets: [
+    {
+      name: "<16",
+      lo: 0,
+      hi: 16,
+      numGt: 3,
+      perClass: { face_mask: { numGt: 1, ap: 0.25, recall: 0 }, face: { numGt: 2, ap: 0.5, recall: 0.5 } },
+    },
+    {
+      name: ">=16",
+      lo: 16,
+      hi: null,
+      numGt: 1,
+      perClass: { face_mask: { numGt: 0, ap: null, recall: null }, face: { numGt: 1, ap: 1, recall: 1 } },
+    },
+  ],
+};
+
+Deno.test("bySizeChartSpec: grouped bars per bucket in the class colours; no bar without ground truth", async () => {
+  const spec = bySizeChartSpec(BY_SIZE, { dataLabel: "GENERATED data" });
+  assert.deepEqual(valuesOf(spec), [
+    { bucket: "<16", cls: "face_mask", ap: 25, recall: 0, numGt: 1 },
+    { bucket: "<16", cls: "face", ap: 50, recall: 50, numGt: 2 },
+    { bucket: ">=16", cls: "face", ap: 100, recall: 100, numGt: 1 },
+  ]);
+  // deno-lint-ignore no-explicit-any
+  const enc = spec.encoding as any;
+  assert.deepEqual(enc.color.scale, { domain: ["face_mask", "face"], range: ["#1a9850", "#d73027"] });
+  assert.deepEqual(CLASS_COLORS, { face_mask: "#1a9850", face: "#d73027" });
+  assert.deepEqual(enc.x.sort, ["<16", ">=16"]);
+  assert.equal(enc.xOffset.field, "cls");
+  assert.match(JSON.stringify(spec.title), /not comparable with the paper/);
+  const svg = await renderSvg(spec);
+  assert.match(svg, /fill="#1a9850"/);
+  assert.match(svg, /fill="#d73027"/);
+  assert.match(svg, />Face size at the input \(px\)</);
+});
+
+Deno.test("confusionChartSpec: one cell per (ground truth, predicted) pair with its count", async () => {
+  const m: ConfusionMatrix = {
+    labels: ["face_mask", "face", "background"],
+    counts: [[10, 2, 3], [1, 20, 4], [5, 6, 0]],
+    displayThreshold: 0.5,
+    iouThreshold: 0.5,
+    ignoredDetections: 0,
+  };
+  const spec = confusionChartSpec(m);
+  const v = valuesOf(spec);
+  assert.equal(v.length, 9);
+  // Colour is the share of the row: 2 of the 15 face_mask boxes, 5 of the 11 false alarms.
+  assert.deepEqual(v[1], { gt: "face_mask", pred: "face", count: 2, share: 2 / 15 });
+  assert.deepEqual(v[6], { gt: "background", pred: "face_mask", count: 5, share: 5 / 11 });
+  assert.deepEqual(v[8], { gt: "background", pred: "background", count: 0, share: 0 });
+  // deno-lint-ignore no-explicit-any
+  const layer = spec.layer as any[];
+  assert.equal(layer[0].encoding.color.field, "share");
+  assert.equal(layer[1].encoding.text.field, "count");
+  const empty = confusionChartSpec({ ...m, counts: [[0, 0, 0], [0, 0, 0], [0, 0, 0]] });
+  assert.ok(valuesOf(empty).every((c) => c.share === 0));
+  const svg = await renderSvg(spec);
+  for (const n of [10, 2, 3, 1, 20, 4, 5, 6]) assert.match(svg, new RegExp(`>${n}</text>`));
+  assert.match(svg, />Ground truth</);
+  assert.match(svg, />Predicted</);
 });

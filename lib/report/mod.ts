@@ -19,14 +19,28 @@ export {
   summaryFromEval,
   usesGeneratedData,
 } from "./summary.ts";
-export type { Cell, ReportTable } from "./tables.ts";
-export { ablationTable, backboneTable, perClassTable, tableCells, toCsv, toMarkdown, writeTable } from "./tables.ts";
+export type { Cell, EvalTableOptions, ReportTable } from "./tables.ts";
+export {
+  ablationTable,
+  backboneTable,
+  bySizeTable,
+  confusionTable,
+  operatingTable,
+  perClassTable,
+  tableCells,
+  toCsv,
+  toMarkdown,
+  writeTable,
+} from "./tables.ts";
 export type { ChartOptions, EpochRow, VlSpec } from "./charts.ts";
 export {
   ablationChartSpec,
   backboneChartSpec,
+  bySizeChartSpec,
   chartDisplayBundle,
+  CLASS_COLORS,
   compileSpec,
+  confusionChartSpec,
   downsampleIndices,
   prChartSpec,
   renderSvg,

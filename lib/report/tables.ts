@@ -1,13 +1,15 @@
 /**
  * Result tables as danfo DataFrames, written as CSV (danfo) and Markdown: per-class AP of one run, the branch
- * ablation (paper Table 2) beside the paper's numbers, and the backbone comparison. AP values are percentages with
- * two decimals, as in the paper.
+ * ablation (paper Table 2) beside the paper's numbers, the backbone comparison, and one run's AP / recall by face
+ * size, operating points and confusion matrix. AP, precision, recall and F1 are percentages with two decimals, as
+ * in the paper.
  * @module
  */
 
 import type { DataFrame } from "danfojs-node";
+import type { BySizeResult, ConfusionMatrix, OperatingPoint, OperatingSummary } from "../metrics/types.ts";
 import { dfd } from "../util/danfo.ts";
-import { PAPER_PER_CLASS_AP, PAPER_TABLE2_MAP, provenanceNotes, type RunSummary } from "./summary.ts";
+import { isGeneratedData, PAPER_PER_CLASS_AP, PAPER_TABLE2_MAP, provenanceNotes, type RunSummary } from "./summary.ts";
 
 /** A table: a danfo DataFrame with its title and notes (data provenance, caveats). `null` is an empty cell. */
 export interface ReportTable {
@@ -90,6 +92,98 @@ export function backboneTable(runs: readonly RunSummary[]): ReportTable {
     "backend",
   ];
   return makeTable(`Backbones: accuracy and cost at 240x320${suffix}`, columns, rows, notes);
+}
+
+/** Options of the tables of one evaluation ({@link bySizeTable}, {@link operatingTable}, {@link confusionTable}). */
+export interface EvalTableOptions {
+  /** Replaces the default title (the data label is still appended). */
+  title?: string;
+  /** Where the numbers come from; generated data is flagged in the title and the notes. */
+  dataLabel?: string;
+}
+
+function evalProvenance(title: string, dataLabel: string | undefined): { title: string; notes: string[] } {
+  if (!dataLabel) return { title, notes: [] };
+  const generated = isGeneratedData(dataLabel);
+  const notes = [`Data: ${dataLabel}.`];
+  if (generated) {
+    notes.push("Built from GENERATED data: these numbers test the pipeline and are not comparable with the paper.");
+  }
+  return { title: `${title}${generated ? ` [GENERATED data: ${dataLabel}]` : ` [${dataLabel}]`}`, notes };
+}
+
+/** Class names of the per-class records, in first-seen order. */
+function classNamesOf(perClass: readonly Record<string, unknown>[]): string[] {
+  return [...new Set(perClass.flatMap((r) => Object.keys(r)))];
+}
+
+/**
+ * AP and recall by face size (lib/metrics `apBySize`): one row per size bucket with the number of non-difficult
+ * ground-truth boxes (all classes, then per class), VOC AP (%) per class and recall (%) at the display threshold
+ * per class. Empty cells: no ground truth of that class in the bucket.
+ */
+export function bySizeTable(bySize: BySizeResult, options: EvalTableOptions = {}): ReportTable {
+  const classes = classNamesOf(bySize.buckets.map((b) => b.perClass));
+  const columns = ["size (px)", "#gt", ...classes.map((c) => `#gt ${c}`)];
+  columns.push(...classes.map((c) => `AP ${c} (%)`), ...classes.map((c) => `recall ${c} (%)`));
+  const rows: Cell[][] = bySize.buckets.map((b) => [
+    b.name,
+    b.numGt,
+    ...classes.map((c) => b.perClass[c]?.numGt ?? 0),
+    ...classes.map((c) => pct(b.perClass[c]?.ap)),
+    ...classes.map((c) => pct(b.perClass[c]?.recall)),
+  ]);
+  const { title, notes } = evalProvenance(
+    options.title ?? `VOC AP@${bySize.iouThreshold} and recall by face size at the model input`,
+    options.dataLabel,
+  );
+  notes.push(
+    `Size: ${bySize.sizeDefinition}. Ground truth outside a bucket, and false positives whose own box is outside ` +
+      `it, count neither way. Recall at score >= ${bySize.displayThreshold}.`,
+  );
+  return makeTable(title, columns, rows, notes);
+}
+
+/**
+ * Operating points (lib/metrics `operatingPoints`): per class, precision, recall and F1 (%) with the counts, at the
+ * display threshold and at the F1-best threshold (empty when no threshold gives a hit).
+ */
+export function operatingTable(operating: OperatingSummary, options: EvalTableOptions = {}): ReportTable {
+  const columns = ["class", "point", "threshold", "precision (%)", "recall (%)", "F1 (%)", "TP", "FP", "FN"];
+  const row = (name: string, point: string, p: OperatingPoint | null): Cell[] =>
+    p === null
+      ? [name, point, null, null, null, null, null, null, null]
+      : [name, point, round(p.threshold, 4), pct(p.precision), pct(p.recall), pct(p.f1), p.tp, p.fp, p.fn];
+  const rows = Object.entries(operating.perClass).flatMap(([name, c]) => [
+    row(name, "display", c.display),
+    row(name, "F1-best", c.best),
+  ]);
+  const { title, notes } = evalProvenance(
+    options.title ?? `Precision, recall and F1 per class (VOC matching, IoU > ${operating.iouThreshold})`,
+    options.dataLabel,
+  );
+  notes.push(
+    `display: detections with score >= ${operating.displayThreshold}; F1-best: the score threshold that maximises F1.`,
+  );
+  return makeTable(title, columns, rows, notes);
+}
+
+/**
+ * Confusion matrix (lib/metrics `confusionMatrix`): rows are the ground-truth class (background: a detection that
+ * matched no ground truth), columns the predicted class (background: a ground-truth box no detection matched).
+ */
+export function confusionTable(matrix: ConfusionMatrix, options: EvalTableOptions = {}): ReportTable {
+  const columns = ["ground truth \\ predicted", ...matrix.labels];
+  const rows: Cell[][] = matrix.labels.map((label, i) => [label, ...matrix.counts[i]]);
+  const { title, notes } = evalProvenance(
+    options.title ?? `Confusion matrix at score >= ${matrix.displayThreshold}, IoU > ${matrix.iouThreshold}`,
+    options.dataLabel,
+  );
+  notes.push(
+    "Class-agnostic greedy matching by score: each detection takes the free ground-truth box it overlaps most. " +
+      `${matrix.ignoredDetections} detection(s) on difficult boxes left out.`,
+  );
+  return makeTable(title, columns, rows, notes);
 }
 
 /** Column names and rows of a table's DataFrame. */

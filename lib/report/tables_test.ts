@@ -1,7 +1,20 @@
 import assert from "node:assert/strict";
 import type { RunSummary } from "./summary.ts";
 import { isGeneratedData, provenanceNotes } from "./summary.ts";
-import { ablationTable, backboneTable, perClassTable, tableCells, toCsv, toMarkdown, writeTable } from "./tables.ts";
+import { SIZE_DEFINITION } from "../metrics/by_size.ts";
+import type { BySizeResult, ConfusionMatrix, OperatingSummary } from "../metrics/types.ts";
+import {
+  ablationTable,
+  backboneTable,
+  bySizeTable,
+  confusionTable,
+  operatingTable,
+  perClassTable,
+  tableCells,
+  toCsv,
+  toMarkdown,
+  writeTable,
+} from "./tables.ts";
 
 const run = (branches: number, map: number, extra: Partial<RunSummary> = {}): RunSummary => ({
   experiment: `b${branches}`,
@@ -81,4 +94,101 @@ Deno.test("toMarkdown / toCsv / writeTable: quoting, alignment, files", async ()
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+const BY_SIZE: BySizeResult = {
+  sizeDefinition: SIZE_DEFINITION,
+  displayThreshold: 0.5,
+  iouThreshold: 0.5,
+  buckets: [
+    {
+      name: "<16",
+      lo: 0,
+      hi: 16,
+      numGt: 3,
+      perClass: { face_mask: { numGt: 1, ap: 0.12345, recall: 0 }, face: { numGt: 2, ap: 0.5, recall: 0.5 } },
+    },
+    {
+      name: ">=16",
+      lo: 16,
+      hi: null,
+      numGt: 1,
+      perClass: { face_mask: { numGt: 0, ap: null, recall: null }, face: { numGt: 1, ap: 1, recall: 1 } },
+    },
+  ],
+};
+
+Deno.test("bySizeTable: one row per bucket, counts, AP and recall in percent, empty cells without ground truth", () => {
+  const t = bySizeTable(BY_SIZE, { dataLabel: "AIZOO data, 930 val images" });
+  const { columns, rows } = tableCells(t);
+  assert.deepEqual(columns, [
+    "size (px)",
+    "#gt",
+    "#gt face_mask",
+    "#gt face",
+    "AP face_mask (%)",
+    "AP face (%)",
+    "recall face_mask (%)",
+    "recall face (%)",
+  ]);
+  assert.deepEqual(rows, [
+    ["<16", 3, 1, 2, 12.35, 50, 0, 50],
+    [">=16", 1, 0, 1, null, 100, null, 100],
+  ]);
+  assert.match(t.title, /by face size.*\[AIZOO data, 930 val images\]$/);
+  assert.ok(t.notes.some((n) => /sqrt\(w \* h\).*Recall at score >= 0\.5/.test(n)));
+  assert.equal(toCsv(t).split("\n")[2], ">=16,1,0,1,,100,,100");
+  assert.match(toMarkdown(t), /\| <16 \| 3 \| 1 \| 2 \| 12\.35 \| 50 \| 0 \| 50 \|/);
+  assert.match(bySizeTable(BY_SIZE, { dataLabel: "GENERATED data" }).title, /\[GENERATED data: GENERATED data\]/);
+});
+
+Deno.test("operatingTable: display and F1-best rows per class, empty when there is no best point", () => {
+  const op: OperatingSummary = {
+    displayThreshold: 0.5,
+    iouThreshold: 0.5,
+    perClass: {
+      face_mask: {
+        npos: 3,
+        display: { threshold: 0.5, tp: 2, fp: 2, fn: 1, precision: 0.5, recall: 2 / 3, f1: 4 / 7 },
+        best: { threshold: 0.123456, tp: 3, fp: 2, fn: 0, precision: 0.6, recall: 1, f1: 0.75 },
+      },
+      face: {
+        npos: 0,
+        display: { threshold: 0.5, tp: 0, fp: 1, fn: 0, precision: 0, recall: null, f1: 0 },
+        best: null,
+      },
+    },
+  };
+  const t = operatingTable(op);
+  const { columns, rows } = tableCells(t);
+  assert.deepEqual(columns, ["class", "point", "threshold", "precision (%)", "recall (%)", "F1 (%)", "TP", "FP", "FN"]);
+  assert.deepEqual(rows, [
+    ["face_mask", "display", 0.5, 50, 66.67, 57.14, 2, 2, 1],
+    ["face_mask", "F1-best", 0.1235, 60, 100, 75, 3, 2, 0],
+    ["face", "display", 0.5, 0, null, 0, 0, 1, 0],
+    ["face", "F1-best", null, null, null, null, null, null, null],
+  ]);
+  assert.equal(toCsv(t).split("\n")[4], "face,F1-best,,,,,,,");
+  assert.ok(t.notes.some((n) => /score >= 0\.5/.test(n)));
+});
+
+Deno.test("confusionTable: ground truth rows, predicted columns, counts as given", () => {
+  const m: ConfusionMatrix = {
+    labels: ["face_mask", "face", "background"],
+    counts: [[10, 2, 3], [1, 20, 4], [5, 6, 0]],
+    displayThreshold: 0.5,
+    iouThreshold: 0.5,
+    ignoredDetections: 7,
+  };
+  const t = confusionTable(m);
+  const { columns, rows } = tableCells(t);
+  assert.deepEqual(columns, ["ground truth \\ predicted", "face_mask", "face", "background"]);
+  assert.deepEqual(rows, [["face_mask", 10, 2, 3], ["face", 1, 20, 4], ["background", 5, 6, 0]]);
+  assert.equal(
+    toCsv(t),
+    "ground truth \\ predicted,face_mask,face,background\nface_mask,10,2,3\nface,1,20,4\n" +
+      "background,5,6,0\n",
+  );
+  assert.ok(t.notes.some((n) => /7 detection\(s\) on difficult boxes/.test(n)));
+  assert.match(t.title, /score >= 0\.5, IoU > 0\.5/);
 });

@@ -45,6 +45,8 @@ export interface ResumedSession {
   commit: string | null;
   dirty: boolean | null;
   backend: string;
+  /** The processor of that session (a resumed run may move to another machine). */
+  cpu?: CpuInfo;
 }
 
 /** Contents of `provenance.json`. */
@@ -55,7 +57,8 @@ export interface Provenance {
   data: DataProvenance;
   backend: { name: string; threads: number | null; detail?: unknown };
   seed: number;
-  host: { hostname: string; os: string; arch: string; cpus: number; deno: string };
+  /** The machine; `cpu` is absent in runs recorded before it was added. */
+  host: { hostname: string; os: string; arch: string; cpus: number; deno: string; cpu?: CpuInfo };
   start: string;
   end: string | null;
   durationSeconds: number | null;
@@ -199,6 +202,35 @@ export async function gitState(cwd = "."): Promise<{ commit: string | null; dirt
   return { commit, dirty: status === null ? null : status.length > 0 };
 }
 
+/** The processor: its model name and widest vector instruction set (speed figures depend on it). */
+export interface CpuInfo {
+  model: string;
+  /** `AVX-512` (oneDNN runs Winograd there), `AVX2`, `other`, or `unknown` where /proc/cpuinfo is unreadable. */
+  isa: "AVX-512" | "AVX2" | "other" | "unknown";
+}
+
+/** Reads the CPU model and vector ISA from /proc/cpuinfo (Linux); `unknown` elsewhere. */
+export function cpuInfo(text?: string): CpuInfo {
+  let info = text;
+  if (info === undefined) {
+    try {
+      info = Deno.readTextFileSync("/proc/cpuinfo");
+    } catch {
+      return { model: "unknown", isa: "unknown" };
+    }
+  }
+  const model = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? "unknown";
+  const flags = ` ${/^flags\s*:\s*(.+)$/m.exec(info)?.[1] ?? ""} `;
+  const isa = flags.includes(" avx512f ")
+    ? "AVX-512"
+    : flags.includes(" avx2 ")
+    ? "AVX2"
+    : flags.trim()
+    ? "other"
+    : "unknown";
+  return { model, isa };
+}
+
 /** Host description for provenance. */
 export function hostInfo(): Provenance["host"] {
   let hostname = "unknown";
@@ -211,6 +243,7 @@ export function hostInfo(): Provenance["host"] {
     arch: Deno.build.arch,
     cpus: navigator.hardwareConcurrency ?? 0,
     deno: Deno.version.deno,
+    cpu: cpuInfo(),
   };
 }
 

@@ -1,13 +1,14 @@
 /**
  * Evaluation of a model on a split: batched forward passes over images decoded ahead by lib/data's loader,
- * decoding and NMS (lib/detect), then VOC/COCO metrics (lib/metrics). It times the pure forward pass apart from
+ * decoding and NMS through lib/inference's `predictDetections` (the path `deno task detect` takes too), then VOC/COCO
+ * metrics (lib/metrics). It times the pure forward pass apart from
  * the whole evaluation so a run can show that per-image overhead does not dominate (issue 5, point 7).
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Detection } from "../types.ts";
 import { Rng } from "../util/rng.ts";
-import { decodeDetections } from "../detect/mod.ts";
+import { predictDetections } from "../inference/mod.ts";
 import type { EvalResult, GroundTruthImage, ImageDetection, ImageSize } from "../metrics/mod.ts";
 import { evaluate } from "../metrics/mod.ts";
 import type { DataRecord } from "../data/dataset.ts";
@@ -99,28 +100,12 @@ export async function evaluateModel(
     rng: new Rng(0),
     prefetch: options.prefetch ?? 2,
   });
-  const inputShape = model.inputs[0].shape.slice(1) as number[];
   for await (const batch of iterator) {
     const b = batch.ids.length;
-    const t0 = performance.now();
-    const [logits, offsets] = tf.tidy(() => {
-      const x = tf.tensor(batch.images, [b, ...inputShape]);
-      return model.predict(x, { batchSize: b }) as tf.Tensor[];
-    });
-    const logitData = await logits.data() as Float32Array;
-    const offsetData = await offsets.data() as Float32Array;
-    const t1 = performance.now();
-    forwardSeconds += (t1 - t0) / 1000;
-    tf.dispose([logits, offsets]);
-    const dets = decodeDetections({ logits: logitData, offsets: offsetData }, {
-      priors: options.priors,
-      scoreThreshold: options.scoreThreshold,
-      nmsIou: options.nmsIou,
-      topK: options.topK,
-      preNmsTopK: options.preNmsTopK,
-    });
-    decodeSeconds += (performance.now() - t1) / 1000;
-    batch.ids.forEach((id, i) => detections.set(id, dets[i]));
+    const predicted = await predictDetections(model, batch.images, options.priors, options);
+    forwardSeconds += predicted.forwardSeconds;
+    decodeSeconds += predicted.decodeSeconds;
+    batch.ids.forEach((id, i) => detections.set(id, predicted.detections[i]));
     done += b;
     options.onProgress?.(done, records.length);
   }

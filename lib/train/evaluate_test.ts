@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { generatePriors, matchPriors } from "../detect/mod.ts";
+import { generatePriors, matchPriors, toPixelDetections } from "../detect/mod.ts";
+import { detectorFromModel } from "../inference/mod.ts";
 import { generateDataset } from "../data/generate.ts";
 import { scanSplit } from "../data/dataset.ts";
 import { evalOptionsOf, evaluateModel, groundTruthOf } from "./evaluate.ts";
@@ -78,7 +79,7 @@ Deno.test("evaluateModel: a model that outputs the encoded ground truth scores A
 
 Deno.test("evalOptionsOf: the config's eval block and data.prefetch, with the priors given", () => {
   const config = resolveConfig({
-    eval: { batchSize: 5, scoreThreshold: 0.1, nmsIou: 0.3, topK: 50, iouThreshold: 0.6 },
+    eval: { batchSize: 5, scoreThreshold: 0.1, nmsIou: 0.3, topK: 50, preNmsTopK: 70, iouThreshold: 0.6 },
     data: { prefetch: 3 },
   });
   const priors = new Float32Array([0.5, 0.5, 0.1, 0.1]);
@@ -86,6 +87,65 @@ Deno.test("evalOptionsOf: the config's eval block and data.prefetch, with the pr
   assert.equal(o.priors, priors);
   assert.deepEqual(
     { ...o, priors: null },
-    { priors: null, batchSize: 5, scoreThreshold: 0.1, nmsIou: 0.3, topK: 50, iouThreshold: 0.6, prefetch: 3 },
+    {
+      priors: null,
+      batchSize: 5,
+      scoreThreshold: 0.1,
+      nmsIou: 0.3,
+      topK: 50,
+      preNmsTopK: 70,
+      iouThreshold: 0.6,
+      prefetch: 3,
+    },
   );
+});
+
+/** A small convolutional model with seeded random weights: its detections differ from image to image. */
+function randomConvModel(seed: number): tf.LayersModel {
+  const init = (k: number) => tf.initializers.glorotNormal({ seed: seed + k });
+  const input = tf.input({ shape: [240, 320, 3] });
+  let x = tf.layers.averagePooling2d({ poolSize: 4 }).apply(input) as tf.SymbolicTensor; // 60x80
+  for (const k of [1, 2, 3]) {
+    x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: "same", kernelInitializer: init(k) })
+      .apply(x) as tf.SymbolicTensor;
+  } // 8x10
+  const y = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: "same", kernelInitializer: init(4) })
+    .apply(x) as tf.SymbolicTensor; // 4x5
+  const head = (t: tf.SymbolicTensor, priors: number, units: number, k: number) =>
+    tf.layers.reshape({ targetShape: [-1, units] }).apply(
+      tf.layers.conv2d({ filters: priors * units, kernelSize: 3, padding: "same", kernelInitializer: init(k) })
+        .apply(t),
+    ) as tf.SymbolicTensor;
+  const logits = tf.layers.concatenate({ axis: 1 }).apply([head(x, 2, 3, 5), head(y, 3, 3, 6)]) as tf.SymbolicTensor;
+  const offsets = tf.layers.concatenate({ axis: 1 }).apply([head(x, 2, 4, 7), head(y, 3, 4, 8)]) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: [logits, offsets] });
+}
+
+Deno.test("evaluateModel decodes as lib/inference's detector does: the same detections, image by image", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await generateDataset(dir, { seed: 12, train: 1, val: 5 });
+    const { records } = await scanSplit(dir, "val");
+    const priors = generatePriors(PRIOR_CONFIG);
+    const model = randomConvModel(3);
+    const settings = { batchSize: 2, scoreThreshold: 0.3, nmsIou: 0.4, topK: 50, preNmsTopK: 100 };
+    const out = await evaluateModel(model, records, { priors, iouThreshold: 0.5, ...settings });
+    const detector = detectorFromModel(model, priors, settings);
+    const before = tf.memory().numTensors;
+    const batch = await detector.detectBatch(records.map((r) => r.imagePath), { minScore: 0 });
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(batch.length, records.length);
+    let total = 0;
+    records.forEach((r, i) => {
+      const expected = toPixelDetections(out.detections.get(r.id)!, r);
+      total += expected.length;
+      assert.deepEqual(batch[i].map((d) => ({ box: d.box, label: d.label, score: d.score })), expected, r.id);
+    });
+    // Detections exist and differ between images, so the comparison says something.
+    assert.ok(total > records.length, `${total} detections`);
+    assert.notDeepEqual(batch[0].map((d) => d.score), batch[1].map((d) => d.score));
+    detector.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -14,6 +14,7 @@ import { loadRunData, runExperiment } from "./pipeline.ts";
 import { writeAblationReport, writeBackboneReport, writeRunReports } from "./reports.ts";
 import { exists, writeJsonAtomic } from "../runs/files.ts";
 import { missingRunFiles, type Provenance, readProvenance } from "../runs/run.ts";
+import { dataNameOf, evaluateRunOn } from "./run_evaluation.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -52,6 +53,11 @@ export interface GridOptions {
   fresh?: boolean;
   /** Where messages go; default console.log. */
   log?: (line: string) => void;
+  /**
+   * An evaluation-only data folder (e.g. aizoo-val1497, the paper's test split as far as it is public): every
+   * finished run is evaluated on its `val` split once, into `<run>/eval/<name>-val/`. Never used to pick weights.
+   */
+  evalData?: string;
 }
 
 /**
@@ -133,6 +139,58 @@ export async function findReusableRun(
   return null;
 }
 
+/** Evaluates a finished run on `data`'s val split unless `<run>/eval/<name>-val/metrics.json` exists already. */
+async function evaluateOnceOn(runDir: string, data: string, log: (line: string) => void): Promise<void> {
+  const provenance = await readProvenance(runDir);
+  if (!provenance.end) return;
+  const root = data.replace(/\/+$/, "");
+  const target = `${runDir}/eval/${dataNameOf(root, false)}-val/metrics.json`;
+  if (await exists(target)) return;
+  const e = await evaluateRunOn(runDir, { data: root, split: "val" });
+  log(
+    `evaluated ${runDir} on ${e.label}: mAP ${
+      e.evaluation.result.map === null ? "n/a" : (e.evaluation.result.map * 100).toFixed(2)
+    }`,
+  );
+}
+
+/** The `experiment` of a grid's config file (the folder its runs go to under the results root). */
+async function experimentOf(rel: string): Promise<string> {
+  return (await loadConfig(`${REPO}/${rel}`)).experiment;
+}
+
+/**
+ * Every run folder directly inside `dir` whose config names `experiment`, finished or not: the table step reads what
+ * is there, so runs trained elsewhere and copied back count. Of several folders for one (model, priors, seed,
+ * schedule), the newest finished one is taken, else the newest.
+ */
+export async function collectRuns(dir: string, experiment: string): Promise<string[]> {
+  const byKey = new Map<string, { dir: string; finished: boolean }>();
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)].filter((e) => e.isDirectory).sort((a, b) => a.name.localeCompare(b.name));
+  } catch {
+    return [];
+  }
+  for (const e of entries) {
+    const run = `${dir}/${e.name}`;
+    if (!(await exists(`${run}/config.json`))) continue;
+    let key: string;
+    let finished = false;
+    try {
+      const c = await readRunConfig(run);
+      if (c.experiment !== experiment) continue;
+      key = runIdentity(c);
+      finished = (await exists(`${run}/provenance.json`)) && Boolean((await readProvenance(run)).end);
+    } catch {
+      continue;
+    }
+    const had = byKey.get(key);
+    if (!had || finished || !had.finished) byKey.set(key, { dir: run, finished });
+  }
+  return [...byKey.values()].map((v) => v.dir);
+}
+
 /** The `YYYYMMDD-HHMMSS` stamp at the end of a run id ("" when there is none). */
 function runStamp(dir: string): string {
   return /(\d{8}-\d{6})$/.exec(dir)?.[1] ?? "";
@@ -184,13 +242,22 @@ export async function runGrid(kind: "ablation" | "backbones", options: GridOptio
     await writeRunReports(outcome.runDir);
     runDirs.push(outcome.runDir);
   }
+  if (options.evalData) {
+    for (const dir of runDirs) await evaluateOnceOn(dir, options.evalData, log);
+  }
   // The paper profile owns results/<kind>/; shorter profiles write beside their own runs so a quick run never
   // overwrites a longer one's table.
   const outDir = options.profile === "paper"
     ? `${options.resultsDir}/${kind}`
     : `${options.resultsDir}/${kind}/${options.profile}`;
   const files = kind === "ablation"
-    ? await writeAblationReport(runDirs, outDir)
+    ? await writeAblationReport(
+      await collectRuns(outDir, configs.length ? await experimentOf(configs[0]) : ""),
+      outDir,
+      {
+        relativeTo: REPO,
+      },
+    )
     : await writeBackboneReport(runDirs, outDir);
   const dataLabel = [...labels].join("+");
   await writeJsonAtomic(`${outDir}/${kind}_runs.json`, {

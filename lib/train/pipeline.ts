@@ -24,14 +24,15 @@ import {
 } from "../data/dataset.ts";
 import { type DataProblem, formatProblem } from "../data/problems.ts";
 import { setupBackend } from "../backend/mod.ts";
-import { buildDetector, summarizeModel } from "../model/mod.ts";
-import { setModelWeights } from "./checkpoint.ts";
+import { summarizeModel } from "../model/mod.ts";
+import { defaultDetectorFactory, type DetectorFactory, loadRunModel } from "../inference/mod.ts";
 import { loadConfig, readRunConfig, type RunConfig } from "../runs/config.ts";
 import { evalOptionsOf, evaluateModel, type ModelEvaluation } from "./evaluate.ts";
-import { exists, readWeights, writeJsonAtomic } from "../runs/files.ts";
+import { exists, writeJsonAtomic } from "../runs/files.ts";
 import { Progress } from "./log.ts";
 import {
   acquireRunLock,
+  cpuInfo,
   createRunDir,
   type DataProvenance,
   gitState,
@@ -53,14 +54,8 @@ export function withResumedSession(p: Provenance, session: ResumedSession): Prov
   };
 }
 
-/** A built detector: the model (outputs logits `[B,P,3]` and offsets `[B,P,4]`) and its priors. */
-export interface DetectorBundle {
-  model: tf.LayersModel;
-  priors: Float32Array;
-}
-
-/** Builds the detector a config's `model` block describes. */
-export type DetectorFactory = (model: RunConfig["model"], options: { seed: number }) => Promise<DetectorBundle>;
+// Building and loading detectors moved to lib/inference; re-exported for callers of lib/train.
+export { defaultDetectorFactory, type DetectorBundle, type DetectorFactory, loadRunModel } from "../inference/mod.ts";
 
 /** The loaded backend, as recorded in provenance. */
 export interface BackendRecord {
@@ -68,18 +63,6 @@ export interface BackendRecord {
   threads: number | null;
   detail?: unknown;
 }
-
-/** The detector factory of lib/model (`buildDetector`, seeded initialisers). */
-export const defaultDetectorFactory: DetectorFactory = (model, options) => {
-  const d = buildDetector({
-    trunk: model.trunk,
-    branches: model.branches as 1 | 2 | 3 | 4,
-    width: model.width,
-    priorReading: model.priors,
-    seed: options.seed,
-  });
-  return Promise.resolve({ model: d.model, priors: d.priors });
-};
 
 /** Sets up the tfjs backend through lib/backend's `setupBackend`; the result goes into provenance. */
 export async function setupBackendFor(
@@ -295,7 +278,12 @@ async function trainLocked(
   }
   const git = await gitState();
   provenance = provenance
-    ? withResumedSession(provenance, { start: started.toISOString(), ...git, backend: backend.name })
+    ? withResumedSession(provenance, {
+      start: started.toISOString(),
+      ...git,
+      backend: backend.name,
+      cpu: cpuInfo(),
+    })
     : {
       commit: git.commit,
       dirty: git.dirty,
@@ -400,18 +388,6 @@ async function trainLocked(
   } finally {
     model.dispose();
   }
-}
-
-/** Loads a run's config and kept weights (`model/`) into a freshly built detector. */
-export async function loadRunModel(
-  runDir: string,
-  options: { buildDetector?: DetectorFactory } = {},
-): Promise<DetectorBundle & { config: RunConfig }> {
-  const config = await readRunConfig(runDir);
-  const weights = await readWeights(`${runDir}/model`);
-  const bundle = await (options.buildDetector ?? defaultDetectorFactory)(config.model, { seed: config.seed });
-  setModelWeights(bundle.model, weights.weights, { source: `${runDir}/model/model.json` });
-  return { ...bundle, config };
 }
 
 /** Evaluates a finished run's kept weights on a split and rewrites its metrics and P-R files. */

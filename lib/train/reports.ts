@@ -5,8 +5,6 @@
  */
 import type { PrCurve } from "../metrics/mod.ts";
 import {
-  ablationChartSpec,
-  ablationTable,
   backboneChartSpec,
   backboneTable,
   perClassTable,
@@ -17,6 +15,10 @@ import {
   trainingChartSpec,
   writeTable,
 } from "../report/mod.ts";
+import { table2ChartSpec, table2Files, table2Rows, type Table2Run } from "../report/table2.ts";
+import { dataLabelOf } from "../report/summary.ts";
+import { readRunConfig } from "../runs/config.ts";
+import { readProvenance } from "../runs/run.ts";
 import { OBJECT_CLASSES } from "../types.ts";
 import { exists, readJson } from "../runs/files.ts";
 import { parseEpochCsv } from "./log.ts";
@@ -53,13 +55,69 @@ export async function writeRunReports(runDir: string): Promise<string[]> {
   return files;
 }
 
-/** Writes `<outDir>/table2.{csv,md}` and the bar chart (ours beside the paper) for ablation runs. */
-export async function writeAblationReport(runDirs: string[], outDir: string): Promise<string[]> {
-  const runs = await Promise.all(runDirs.map(runSummaryOf));
+/** A run folder as Table 2 sees it: its reading, branches, seed, progress and the numbers it reports. */
+export async function readTable2Run(runDir: string, options: { relativeTo?: string } = {}): Promise<Table2Run> {
+  const config = await readRunConfig(runDir);
+  const provenance = (await exists(`${runDir}/provenance.json`)) ? await readProvenance(runDir) : null;
+  const metrics = (await exists(`${runDir}/metrics.json`))
+    ? await readJson<Record<string, unknown>>(`${runDir}/metrics.json`)
+    : null;
+  const rows = (await exists(`${runDir}/train_log.csv`))
+    ? parseEpochCsv(await Deno.readTextFile(`${runDir}/train_log.csv`), { source: `${runDir}/train_log.csv` })
+    : [];
+  const epochs = rows.reduce((m, r) => Math.max(m, r.epoch ?? 0), 0);
+  const finished = Boolean(provenance?.end) && metrics !== null && epochs >= config.train.epochs;
+  const weightsEpoch = typeof metrics?.weightsEpoch === "number"
+    ? metrics.weightsEpoch
+    : typeof metrics?.bestEpoch === "number" && config.checkpoint.keepBest
+    ? metrics.bestEpoch
+    : null;
+  const voc = (metrics?.voc ?? {}) as Record<string, { ap?: number | null }>;
+  const val1497 = `${runDir}/eval/aizoo-val1497-val/metrics.json`;
+  const v = (await exists(val1497)) ? await readJson<{ map?: number | null }>(val1497) : null;
+  const base = options.relativeTo ? options.relativeTo.replace(/\/+$/, "") + "/" : null;
+  return {
+    run: base && runDir.startsWith(base) ? runDir.slice(base.length) : runDir,
+    reading: config.model.branches === 4 ? "own" : config.model.priors,
+    branches: config.model.branches,
+    seed: config.seed,
+    epochs,
+    totalEpochs: config.train.epochs,
+    finished,
+    // Older runs kept (and reported) their best validation epoch; a run reports its last epoch only when it says so.
+    valSelected: finished && weightsEpoch !== config.train.epochs,
+    weightsEpoch,
+    map: typeof metrics?.map === "number" ? metrics.map : null,
+    apFaceMask: voc.face_mask?.ap ?? null,
+    apFace: voc.face?.ap ?? null,
+    mapVal1497: typeof v?.map === "number" ? v.map : null,
+  };
+}
+
+/**
+ * Writes `<outDir>/table2.{csv,md}` and its chart from ablation run folders: only finished runs that report their
+ * last epoch are rows; the others are listed below the table.
+ */
+export async function writeAblationReport(
+  runDirs: string[],
+  outDir: string,
+  options: { relativeTo?: string; notes?: string[] } = {},
+): Promise<string[]> {
+  const runs = await Promise.all(runDirs.map((d) => readTable2Run(d, options)));
+  const labels = new Set<string>();
+  for (const d of runDirs) {
+    if (await exists(`${d}/provenance.json`)) {
+      const p = await readProvenance(d);
+      labels.add(dataLabelOf(p.data.label, p.data.valImages, p.data.trainImages));
+    }
+  }
+  const dataLabel = [...labels].join("; ");
   await Deno.mkdir(outDir, { recursive: true });
-  const t = await writeTable(ablationTable(runs), `${outDir}/table2`);
-  const c = await saveChart(ablationChartSpec(runs, { dataLabel: runs[0]?.dataLabel }), `${outDir}/table2_chart`);
-  return [t.csv, t.md, c.svg, c.png];
+  const files = table2Files(runs, [`Data: ${dataLabel || "n/a"}.`, ...(options.notes ?? [])]);
+  await Deno.writeTextFile(`${outDir}/table2.csv`, files.csv);
+  await Deno.writeTextFile(`${outDir}/table2.md`, files.md);
+  const c = await saveChart(table2ChartSpec(table2Rows(runs), { dataLabel }), `${outDir}/table2_chart`);
+  return [`${outDir}/table2.csv`, `${outDir}/table2.md`, c.svg, c.png];
 }
 
 /** Writes `<outDir>/backbones.{csv,md}` and its chart for backbone runs. */
