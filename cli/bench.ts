@@ -1,17 +1,33 @@
 /**
- * `deno task bench [--json] [--backends native,wasm] [--batch 16] [--infer-batch 32] [--min-seconds 3] [--repeats 5] [--threads N]
- * [--profile]`: the 4-branch SSDv2 at 240x320, side by side on every available backend in one run: training images/s
- * (Nesterov momentum-SGD step including the multibox loss), inference frames/s at batch 1 and images/s at batch 32,
- * the GFLOP/s these imply, and the machine's attainable peak from a large matmul. Each figure is the median of
- * `--repeats` timed windows sharing `--min-seconds`, so a moment of load from elsewhere on a shared machine does not
- * move it. `--json` prints
- * `{ model, peak_gflops, results: [{ backend, train_img_s, infer_fps, infer_batch_img_s }] }`.
+ * `deno task bench [--json] [--quick] [--peers] [--loop] [--backends native,wasm] [--batch 16] [--infer-batch 32]
+ * [--min-seconds 3] [--repeats 5] [--threads N] [--profile]`: the 4-branch SSDv2 at 240x320, side by side on every
+ * available backend in one run: training images/s (Nesterov momentum-SGD step including the multibox loss),
+ * inference frames/s at batch 1 and images/s at batch 32, the GFLOP/s these imply, and the machine's attainable peak
+ * from a large matmul. Each figure is the median of `--repeats` timed windows sharing `--min-seconds`
+ * (lib/bench/protocol.ts), so a moment of load from elsewhere on a shared machine does not move it.
+ *
+ * The first lines name the CPU (model, vector ISA) and the oneDNN implementations the native backend runs for the
+ * network's convolutions, per pass and batch (lib/bench/conv_impls.ts).
+ *
+ * - `--peers`: then the same figures from PyTorch (bench/peers/torch_ssdv2.py: the same network and training step,
+ *   via /usr/bin/python3) and ONNX Runtime (inference on our ONNX export), same protocol and threads, with the
+ *   ratios ours / peer (lib/bench/peers.ts). A peer that cannot run is reported with the reason.
+ * - `--loop`: the real training loop (loader, augmentation, trainer, batch 32 as 4 x 8) on the data it finds
+ *   (`--data`, FACEMASK_DATA, ...), `--loop-warmup` steps then `--loop-repeats` windows of `--loop-steps` steps,
+ *   beside the training figure above (lib/bench/loop.ts).
+ * - `--quick`: the smallest settings (batch 2, one window of 0.2 s, the native backend only), for CI smoke tests;
+ *   the numbers mean nothing. Explicit options still win.
+ *
+ * `--json` prints one JSON object on stdout (progress goes to stderr):
+ * `{ model, params, cpu: { model, isa }, threads, protocol, peak_gflops, conv_impls, results: [{ backend,
+ * train_img_s, infer_fps, infer_batch_img_s }], peers: [{ name, version, threads, train_img_s, infer_fps,
+ * infer_batch_img_s, reason }], ratios: [{ ours, peer, train, infer_fps, infer_batch }], loop }` (`peers`, `ratios`
+ * and `loop` only when asked).
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { parseArgs } from "node:util";
 import { setupBackend } from "../lib/backend/mod.ts";
-
+import { resolveThreads } from "../lib/backend/native/addon.ts";
 import {
   benchInference,
   benchTraining,
@@ -22,107 +38,300 @@ import {
   syntheticBatch,
   trainStep,
 } from "../lib/backend/native/mod.ts";
+import { type ConvImpls, convImplCounts, formatConvImpls } from "../lib/bench/conv_impls.ts";
+import { benchLoop, type LoopBench } from "../lib/bench/loop.ts";
+import { type PeerRun, runOrtPeer, runTorchPeer } from "../lib/bench/peers.ts";
+import { type BenchProtocol, checkProtocol, DEFAULT_PROTOCOL, QUICK_PROTOCOL, timingOf } from "../lib/bench/protocol.ts";
 import { buildDetector, summarizeModel } from "../lib/model/mod.ts";
+import { loadConfig } from "../lib/runs/config.ts";
+import { cpuInfo } from "../lib/runs/run.ts";
+import { type Io, parseCommandArgs, usageError } from "./command_args.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    json: { type: "boolean", default: false },
-    backends: { type: "string", default: "native,wasm" },
-    batch: { type: "string", default: "16" },
-    "infer-batch": { type: "string", default: "32" },
-    "min-seconds": { type: "string", default: "3" },
-    repeats: { type: "string", default: "5" },
-    threads: { type: "string" },
-    profile: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
-if (values.help) {
-  console.log(
-    "usage: deno task bench [--json] [--backends native,wasm] [--batch 16] [--infer-batch 32] [--min-seconds 3] " +
-      "[--repeats 5] " +
-      "[--threads N] [--profile]",
-  );
-  Deno.exit(0);
-}
-const posInt = (name: string, v: string | undefined): number => {
+const HELP = `usage: deno task bench [--json] [--quick] [--peers] [--loop] [--backends native,wasm] [--batch 16]
+  [--infer-batch 32] [--min-seconds 3] [--repeats 5] [--threads N] [--profile] [--python /usr/bin/python3]
+  [--data DIR] [--loop-steps 4] [--loop-warmup 2] [--loop-repeats 3]
+
+Training img/s (batch 16), inference FPS (batch 1) and img/s (batch 32) of the 4-branch SSDv2 at 240x320 on each
+backend: the median of --repeats windows sharing --min-seconds. --peers adds PyTorch and ONNX Runtime on the same
+network and protocol, with ratios ours / peer; --loop the real training loop on the data it finds (--data);
+--quick the smallest settings (smoke tests); --json one JSON object on stdout.`;
+
+const OPTIONS = {
+  json: { type: "boolean", default: false },
+  quick: { type: "boolean", default: false },
+  peers: { type: "boolean", default: false },
+  loop: { type: "boolean", default: false },
+  backends: { type: "string" },
+  batch: { type: "string" },
+  "infer-batch": { type: "string" },
+  "min-seconds": { type: "string" },
+  repeats: { type: "string" },
+  threads: { type: "string" },
+  profile: { type: "boolean", default: false },
+  python: { type: "string" },
+  data: { type: "string" },
+  "loop-steps": { type: "string" },
+  "loop-warmup": { type: "string" },
+  "loop-repeats": { type: "string" },
+} as const;
+
+/** The paper's run config (batch 32 as 4 x 8, augmentation), which `--loop` trains with. */
+const PAPER_CONFIG = new URL("../experiments/ablation/branches-4.json", import.meta.url).pathname;
+
+class Usage extends Error {}
+
+function posInt(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`bench: --${name} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(n) || n < 1) throw new Usage(`--${name} must be a positive integer, got ${v}`);
   return n;
-};
-const batch = posInt("batch", values.batch);
-const inferBatch = posInt("infer-batch", values["infer-batch"]);
-const minSeconds = Number(values["min-seconds"]);
-const repeats = posInt("repeats", values.repeats);
-if (!(minSeconds >= 0)) throw new Error(`bench: --min-seconds must be a number >= 0, got ${values["min-seconds"]}`);
-const threads = values.threads === undefined ? undefined : posInt("threads", values.threads);
-const say = values.json ? (_: string) => {} : (s: string) => console.log(s);
-
-// wasm first: it registers our wasm training kernels, which the native backend copies when it loads.
-await setupBackend({ backend: "wasm", log: say });
-const native = await loadNative({ threads });
-if (!native.ok) say(`bench: native backend unavailable: ${native.reason}`);
-const wanted = values.backends.split(",").map((s) => s.trim()).filter((s) => s !== "");
-const backends = wanted.filter((b) => b !== "native" || native.ok).filter((b) => tf.findBackendFactory(b) != null);
-for (const b of wanted) if (!backends.includes(b)) say(`bench: skipping unavailable backend '${b}'`);
-
-const detector = buildDetector({ trunk: "ssdv2", branches: 4 });
-const { totalMacs, totalParams } = summarizeModel(detector.model);
-const inferFlops = 2 * totalMacs;
-// Backward costs about twice the forward (gradients of inputs and of weights): 3x the forward FLOPs per image.
-const trainFlops = 3 * inferFlops;
-const model = `ssdv2 4-branch 240x320 (${totalParams} params, ${(totalMacs / 1e9).toFixed(3)} GMACs/image)`;
-say(`bench: ${model}; training batch ${batch}, inference batch 1 and ${inferBatch}`);
-
-const peak = peakGflops({ addon: nativeAddon(), minSeconds: Math.min(1, minSeconds) });
-say(`bench: peak ${peak.gflops.toFixed(1)} GFLOP/s (${peak.method})`);
-
-const data = syntheticBatch(detector, { batch, seed: 1 });
-const x1 = tf.tidy(() => data.x.slice([0, 0, 0, 0], [1, -1, -1, -1])) as tf.Tensor4D;
-const xb = tf.randomUniform([inferBatch, 240, 320, 3], -0.5, 0.5, "float32", 2) as tf.Tensor4D;
-const results: { backend: string; train_img_s: number; infer_fps: number; infer_batch_img_s: number }[] = [];
-for (const backend of backends) {
-  await tf.setBackend(backend);
-  const timing = { minSeconds, repeats };
-  const t0 = performance.now();
-  const train = benchTraining(detector, data, timing);
-  const fps = benchInference(detector, x1, { ...timing, warmup: 2 });
-  const batchRate = benchInference(detector, xb, timing);
-  results.push({ backend, train_img_s: train, infer_fps: fps, infer_batch_img_s: batchRate });
-  say(`bench: ${backend} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-if (values.json) {
-  console.log(JSON.stringify({ model, peak_gflops: peak.gflops, results }, null, 2));
-} else {
-  const pct = (gf: number) => `${gf.toFixed(1)} GFLOP/s (${((100 * gf) / peak.gflops).toFixed(1)}% of peak)`;
-  for (const r of results) {
-    console.log(
-      `${r.backend.padEnd(8)} train ${r.train_img_s.toFixed(2)} img/s = ${pct((r.train_img_s * trainFlops) / 1e9)}; ` +
-        `infer b1 ${r.infer_fps.toFixed(1)} FPS = ${pct((r.infer_fps * inferFlops) / 1e9)}; ` +
-        `infer b${inferBatch} ${r.infer_batch_img_s.toFixed(1)} img/s = ${
-          pct((r.infer_batch_img_s * inferFlops) / 1e9)
-        }`,
-    );
+/** One of our backends' figures. */
+interface Result {
+  backend: string;
+  train_img_s: number;
+  infer_fps: number;
+  infer_batch_img_s: number;
+}
+
+/** A peer as the JSON records it. */
+interface PeerRecord {
+  name: string;
+  version: string | null;
+  threads: number | null;
+  train_img_s: number | null;
+  infer_fps: number | null;
+  infer_batch_img_s: number | null;
+  reason: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+function peerRecord(run: PeerRun): PeerRecord {
+  const r = run.result;
+  return {
+    name: run.name,
+    version: r?.version ?? null,
+    threads: r?.threads ?? null,
+    train_img_s: r?.train_img_s ?? null,
+    infer_fps: r?.infer_fps ?? null,
+    infer_batch_img_s: r?.infer_batch_img_s ?? null,
+    reason: run.reason,
+    detail: r?.detail ?? null,
+  };
+}
+
+/** ours / peer, null where either lacks the figure. */
+function ratio(ours: number, peer: number | null): number | null {
+  return peer === null || !(peer > 0) ? null : ours / peer;
+}
+
+function implsJson(i: ConvImpls) {
+  return { batch: i.batch, forward: i.forward, backward_data: i.backwardData, backward_weights: i.backwardWeights };
+}
+
+/** Runs the benchmark; returns the exit code. */
+export async function main(args: string[], io: Io = { log: console.log, error: console.error }): Promise<number> {
+  const parsed = parseCommandArgs(args, { name: "bench", help: HELP, options: OPTIONS }, io);
+  if (parsed.exit !== undefined) return parsed.exit;
+  const v = parsed.values;
+  const base = v.quick ? QUICK_PROTOCOL : DEFAULT_PROTOCOL;
+  let protocol: BenchProtocol, threads: number, loopSteps: number, loopWarmup: number, loopRepeats: number;
+  try {
+    const minSeconds = v["min-seconds"] === undefined ? base.minSeconds : Number(v["min-seconds"]);
+    if (!(minSeconds >= 0) || !Number.isFinite(minSeconds)) {
+      throw new Usage(`--min-seconds must be a number >= 0, got ${v["min-seconds"]}`);
+    }
+    protocol = checkProtocol({
+      ...base,
+      batch: posInt("batch", v.batch, base.batch),
+      inferBatch: posInt("infer-batch", v["infer-batch"], base.inferBatch),
+      minSeconds,
+      repeats: posInt("repeats", v.repeats, base.repeats),
+    });
+    threads = v.threads === undefined ? resolveThreads() : posInt("threads", v.threads, 1);
+    loopSteps = posInt("loop-steps", v["loop-steps"], v.quick ? 1 : 4);
+    loopWarmup = posInt("loop-warmup", v["loop-warmup"], v.quick ? 1 : 2);
+    loopRepeats = posInt("loop-repeats", v["loop-repeats"], v.quick ? 1 : 3);
+  } catch (e) {
+    if (e instanceof Usage) return usageError(io, "bench", e.message);
+    throw e;
   }
-  const n = results.find((r) => r.backend === "native"), w = results.find((r) => r.backend === "wasm");
-  if (n && w) console.log(`native / wasm training speed-up: ${(n.train_img_s / w.train_img_s).toFixed(1)}x`);
+  // With --json stdout holds only the JSON object: progress goes to stderr.
+  const say = v.json ? io.error : io.log;
+
+  const cpu = cpuInfo();
+  say(`bench: CPU ${cpu.model} (${cpu.isa}), ${navigator.hardwareConcurrency} logical cores, ${threads} threads`);
+  // wasm first: it registers our wasm training kernels, which the native backend copies when it loads.
+  await setupBackend({ backend: "wasm", log: say });
+  const native = await loadNative({ threads });
+  if (!native.ok) say(`bench: native backend unavailable: ${native.reason}`);
+  const wanted = (v.backends ?? (v.quick ? (native.ok ? "native" : "wasm") : "native,wasm")).split(",")
+    .map((s) => s.trim()).filter((s) => s !== "");
+  const backends = wanted.filter((b) => b !== "native" || native.ok).filter((b) => tf.findBackendFactory(b) != null);
+  for (const b of wanted) if (!backends.includes(b)) say(`bench: skipping unavailable backend '${b}'`);
+  if (backends.length === 0) {
+    io.error(`bench: none of the backends ${wanted.join(", ")} is available`);
+    return 1;
+  }
+
+  const detector = buildDetector({ trunk: "ssdv2", branches: 4 });
+  const { totalMacs, totalParams } = summarizeModel(detector.model);
+  const inferFlops = 2 * totalMacs;
+  // Backward costs about twice the forward (gradients of inputs and of weights): 3x the forward FLOPs per image.
+  const trainFlops = 3 * inferFlops;
+  const model = `ssdv2 4-branch 240x320 (${totalParams} params, ${(totalMacs / 1e9).toFixed(3)} GMACs/image)`;
+  const { batch, inferBatch } = protocol;
+  say(`bench: ${model}; training batch ${batch}, inference batch 1 and ${inferBatch}; ` +
+    `${protocol.repeats} window(s) sharing ${protocol.minSeconds} s per figure`);
+
+  const addon = nativeAddon();
+  let convImpls: Record<string, ReturnType<typeof implsJson>> | null = null;
+  if (addon) {
+    const sets = {
+      train: convImplCounts(addon, detector.model, { batch, training: true }),
+      infer: convImplCounts(addon, detector.model, { batch: 1, training: false }),
+      infer_batch: convImplCounts(addon, detector.model, { batch: inferBatch, training: false }),
+    };
+    say(`bench: oneDNN ${addon.version()} convolutions of the network, training at batch ${batch}:`);
+    for (const l of formatConvImpls(sets.train)) say(`  ${l}`);
+    say(`  inference batch 1 ${formatConvImpls(sets.infer)[0]}`);
+    say(`  inference batch ${inferBatch} ${formatConvImpls(sets.infer_batch)[0]}`);
+    convImpls = Object.fromEntries(Object.entries(sets).map(([k, s]) => [k, implsJson(s)]));
+  }
+
+  const peak = peakGflops({ addon, minSeconds: Math.min(1, protocol.minSeconds) });
+  say(`bench: peak ${peak.gflops.toFixed(1)} GFLOP/s (${peak.method})`);
+
+  const data = syntheticBatch(detector, { batch, seed: 1 });
+  const x1 = tf.tidy(() => data.x.slice([0, 0, 0, 0], [1, -1, -1, -1])) as tf.Tensor4D;
+  const xb = tf.randomUniform([inferBatch, 240, 320, 3], -0.5, 0.5, "float32", 2) as tf.Tensor4D;
+  const results: Result[] = [];
+  const peers: PeerRecord[] = [];
+  let loop: (LoopBench & { bench_train_img_s: number; loop_over_bench: number }) | null = null;
+  try {
+    for (const backend of backends) {
+      await tf.setBackend(backend);
+      const t0 = performance.now();
+      const train = benchTraining(detector, data, timingOf(protocol, "train"));
+      const fps = benchInference(detector, x1, timingOf(protocol, "infer"));
+      const batchRate = benchInference(detector, xb, timingOf(protocol, "inferBatch"));
+      results.push({ backend, train_img_s: train, infer_fps: fps, infer_batch_img_s: batchRate });
+      say(`bench: ${backend} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+
+    if (v.peers) {
+      say(`bench: PyTorch peer (${threads} threads)...`);
+      const torch = await runTorchPeer({
+        threads,
+        protocol,
+        expectParams: totalParams,
+        expectPriors: detector.priors.length / 4,
+        python: v.python,
+      });
+      if (torch.reason) say(`bench: PyTorch peer unavailable: ${torch.reason}`);
+      peers.push(peerRecord(torch));
+      say(`bench: ONNX Runtime peer (${threads} threads)...`);
+      const ortRun = await runOrtPeer({ detector, threads, protocol }).catch((e): PeerRun => ({
+        name: "onnxruntime",
+        result: null,
+        reason: `failed: ${(e as Error).message}`,
+      }));
+      if (ortRun.reason) say(`bench: ONNX Runtime peer unavailable: ${ortRun.reason}`);
+      peers.push(peerRecord(ortRun));
+    }
+
+    if (v.loop) {
+      const loopBackend = results.find((r) => r.backend === "native") ?? results[0];
+      await tf.setBackend(loopBackend.backend);
+      const config = await loadConfig(PAPER_CONFIG);
+      const r = await benchLoop({
+        config,
+        data: v.data,
+        warmupSteps: loopWarmup,
+        steps: loopSteps,
+        repeats: loopRepeats,
+        log: say,
+      });
+      loop = { ...r, bench_train_img_s: loopBackend.train_img_s, loop_over_bench: r.loop_img_s / loopBackend.train_img_s };
+    }
+  } finally {
+    tf.dispose([data.x, data.labels, data.offsets, x1, xb]);
+  }
+
+  const ratios = results.flatMap((r) =>
+    peers.map((p) => ({
+      ours: r.backend,
+      peer: p.name,
+      train: ratio(r.train_img_s, p.train_img_s),
+      infer_fps: ratio(r.infer_fps, p.infer_fps),
+      infer_batch: ratio(r.infer_batch_img_s, p.infer_batch_img_s),
+    }))
+  );
+
+  if (v.json) {
+    io.log(JSON.stringify(
+      {
+        model,
+        params: totalParams,
+        cpu,
+        threads,
+        protocol,
+        peak_gflops: peak.gflops,
+        conv_impls: convImpls,
+        results,
+        ...(v.peers ? { peers, ratios } : {}),
+        ...(v.loop ? { loop } : {}),
+      },
+      null,
+      2,
+    ));
+  } else {
+    const pct = (gf: number) => `${gf.toFixed(1)} GFLOP/s (${((100 * gf) / peak.gflops).toFixed(1)}% of peak)`;
+    const line = (name: string, train: number | null, fps: number | null, rate: number | null) =>
+      `${name.padEnd(12)} train ${train === null ? "n/a" : `${train.toFixed(2)} img/s = ${pct((train * trainFlops) / 1e9)}`}; ` +
+      `infer b1 ${fps === null ? "n/a" : `${fps.toFixed(1)} FPS = ${pct((fps * inferFlops) / 1e9)}`}; ` +
+      `infer b${inferBatch} ${rate === null ? "n/a" : `${rate.toFixed(1)} img/s = ${pct((rate * inferFlops) / 1e9)}`}`;
+    for (const r of results) io.log(line(r.backend, r.train_img_s, r.infer_fps, r.infer_batch_img_s));
+    const n = results.find((r) => r.backend === "native"), w = results.find((r) => r.backend === "wasm");
+    if (n && w) io.log(`native / wasm training speed-up: ${(n.train_img_s / w.train_img_s).toFixed(1)}x`);
+    for (const p of peers) {
+      if (p.reason) io.log(`${p.name.padEnd(12)} not run: ${p.reason}`);
+      else io.log(line(`${p.name} ${p.version}`, p.train_img_s, p.infer_fps, p.infer_batch_img_s));
+    }
+    const x = (q: number | null) => (q === null ? "n/a" : `${q.toFixed(2)}x`);
+    for (const q of ratios) {
+      io.log(`${q.ours} / ${q.peer}: train ${x(q.train)}, infer b1 ${x(q.infer_fps)}, infer b${inferBatch} ` +
+        x(q.infer_batch));
+    }
+    if (loop) {
+      io.log(
+        `loop (${loop.backend}, ${loop.batchSize} as ${loop.batchSize / loop.microBatch} x ${loop.microBatch}, ` +
+          `${loop.data.label} data, augmentation ${loop.augment ? "on" : "off"}): ${loop.loop_img_s.toFixed(2)} img/s ` +
+          `= ${x(loop.loop_over_bench)} the bench's training figure (${loop.bench_train_img_s.toFixed(2)} img/s)`,
+      );
+    }
+  }
+
+  if (v.profile && native.ok) {
+    await tf.setBackend("native");
+    const prof = syntheticBatch(detector, { batch, seed: 1 });
+    const opt = tf.train.momentum(1e-2, 0.9, true);
+    trainStep(detector, prof, opt);
+    const t0 = performance.now();
+    const kernels = await profileKernels(() => trainStep(detector, prof, opt));
+    const wall = performance.now() - t0;
+    const total = kernels.reduce((s, k) => s + k.ms, 0);
+    io.log(`profile of one native training step, batch ${batch} (profiled wall ${wall.toFixed(0)} ms):`);
+    for (const k of kernels.slice(0, 20)) {
+      io.log(`  ${k.name.padEnd(34)} ${k.ms.toFixed(1).padStart(8)} ms ${String(k.calls).padStart(5)} calls`);
+    }
+    io.log(`  ${"(all kernels)".padEnd(34)} ${total.toFixed(1).padStart(8)} ms`);
+    opt.dispose();
+    tf.dispose([prof.x, prof.labels, prof.offsets]);
+  }
+  detector.model.dispose();
+  return 0;
 }
 
-if (values.profile && native.ok) {
-  await tf.setBackend("native");
-  const opt = tf.train.momentum(1e-2, 0.9, true);
-  trainStep(detector, data, opt);
-  const t0 = performance.now();
-  const kernels = await profileKernels(() => trainStep(detector, data, opt));
-  const wall = performance.now() - t0;
-  const total = kernels.reduce((s, k) => s + k.ms, 0);
-  console.log(`profile of one native training step, batch ${batch} (profiled wall ${wall.toFixed(0)} ms):`);
-  for (const k of kernels.slice(0, 20)) {
-    console.log(`  ${k.name.padEnd(34)} ${k.ms.toFixed(1).padStart(8)} ms ${String(k.calls).padStart(5)} calls`);
-  }
-  console.log(`  ${"(all kernels)".padEnd(34)} ${total.toFixed(1).padStart(8)} ms`);
-  opt.dispose();
-}
-tf.dispose([data.x, data.labels, data.offsets, x1, xb]);
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -70,7 +70,7 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
       }
     }
     if (values.csv) {
-      const { dfd } = await import("../lib/util/danfo.ts");
+      const dfd = await (await import("../lib/util/danfo.ts")).loadDanfo();
       const frames = await dataStats(records);
       await Deno.mkdir(values.csv, { recursive: true });
       for (const [name, df] of Object.entries(frames)) await dfd.toCSV(df, { filePath: `${values.csv}/${name}.csv` });

@@ -13,6 +13,7 @@ import {
   type DetectorFactory,
   type ImageResult,
   loadDetector,
+  modelInputShape,
   type PixelDetection,
   type PreparedImage,
   prepareImage,
@@ -309,7 +310,7 @@ export async function main(args: string[], io: Io = CONSOLE, hooks: DetectHooks 
   let done = 0;
   try {
     if (draw) await Deno.mkdir(outDir, { recursive: true });
-    const inputShape = detector.model.inputs[0].shape.slice(1) as [number, number, number];
+    const inputShape = modelInputShape(detector.model);
     const batch = detector.settings.batchSize;
     for (let start = 0; start < files.length; start += batch) {
       const chunk = files.slice(start, start + batch);

@@ -96,5 +96,5 @@ if (runDir !== null) {
 
 // %%
 if (runDir !== null) {
-  await showReportTable(perClassTable(await runSummaryOf(runDir)));
+  await showReportTable(await perClassTable(await runSummaryOf(runDir)));
 }

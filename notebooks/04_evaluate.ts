@@ -70,7 +70,7 @@ if (runDir !== null) {
     backend: backend.name,
   });
   dataLabel = summary.dataLabel;
-  await showReportTable(perClassTable(summary));
+  await showReportTable(await perClassTable(summary));
   const r = evaluation.result;
   const pct = (x: number | null) => (x === null ? null : 100 * x);
   await show(tableBundle({

@@ -36,7 +36,10 @@ export interface SetupBackendOptions {
   backend?: BackendChoice;
   /** Threads for backends that take a count (native); others report what they use. */
   threads?: number;
-  /** Receives the one line saying which backend runs and why; default `console.log`. */
+  /**
+   * Receives the one short line saying which backend runs and why (see {@link BackendInfo.summary}); default
+   * `console.log`.
+   */
   log?: (line: string) => void;
 }
 
@@ -53,8 +56,13 @@ export interface BackendInfo {
   name: string;
   /** The request after applying `FACEMASK_BACKEND` (e.g. "auto", "wasm"). */
   requested: string;
-  /** Why this backend, e.g. "tensorflow: @tensorflow/tfjs-node not installed; native: ...". */
+  /** Why this backend, in full, e.g. "tensorflow: @tensorflow/tfjs-node not installed (to use it: ...); native: ...". */
   reason: string;
+  /**
+   * The same in short, as printed at start-up after `backend: `, e.g. `native (oneDNN 2.6.3, 2 threads; tensorflow:
+   * tfjs-node not installed)`: the backend, what it runs with, then why each earlier candidate was passed over.
+   */
+  summary: string;
   /** Every backend tried, in order. */
   attempts: BackendAttempt[];
   /** tfjs version. */
@@ -154,6 +162,23 @@ interface Outcome {
   ok: boolean;
   detail: string;
   threads: number;
+  /** A few words for the start-up line, when they are not derived from `detail` ({@link shortDetail}). */
+  short?: string;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * A few words of a failure's `detail` for the start-up line: its first clause (up to " (" or "; "), file
+ * paths cut to their base name, and without the backend's name that the line already shows.
+ */
+export function shortDetail(backend: string, detail: string): string {
+  const first = detail.split(/ \(|; /)[0].replace(/(?:\/[^\s/]+)+\/([^\s/]+)/g, "$1");
+  const words = first.replace("@tensorflow/tfjs-node", "tfjs-node").replace(
+    new RegExp(`^${backend} (backend:? )?`),
+    "",
+  );
+  return words.length > 60 ? `${words.slice(0, 57)}...` : words;
 }
 
 async function activate(name: string): Promise<boolean> {
@@ -175,12 +200,14 @@ async function tryTensorflow(): Promise<Outcome> {
   if (!(await activate("tensorflow"))) {
     return { ok: false, detail: "@tensorflow/tfjs-node loaded but the 'tensorflow' backend did not start", threads: 0 };
   }
-  return { ok: true, detail: status.detail, threads: hardwareThreads() };
+  const threads = hardwareThreads();
+  return { ok: true, detail: status.detail, threads, short: `${status.detail.split(" with ")[0]}, ${threads} threads` };
 }
 
 /** The part of lib/backend/native/mod.ts this module uses; imported by a computed name so its absence is not fatal. */
 interface NativeModule {
   loadNative(options: { threads?: number }): Promise<{ ok: true; backendName: string } | { ok: false; reason: string }>;
+  nativeAddon(): { version(): string } | null;
 }
 
 async function tryNative(threads: number | undefined): Promise<Outcome> {
@@ -203,7 +230,18 @@ async function tryNative(threads: number | undefined): Promise<Outcome> {
   }
   const fromEnv = Number(envValue("SSD_NATIVE_THREADS"));
   const used = threads ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : hardwareThreads());
-  return { ok: true, detail: `oneDNN addon loaded, ${used} thread(s)`, threads: used };
+  let version = "oneDNN";
+  try {
+    version = m.nativeAddon()?.version() ?? version;
+  } catch {
+    // An addon without a version call still runs; the line just says less.
+  }
+  return {
+    ok: true,
+    detail: `oneDNN addon loaded, ${used} thread(s)`,
+    threads: used,
+    short: `${version}, ${plural(used, "thread")}`,
+  };
 }
 
 async function tryWasm(): Promise<Outcome> {
@@ -211,6 +249,7 @@ async function tryWasm(): Promise<Outcome> {
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   return {
     ok: true,
+    short: `${simd ? "SIMD" : "no SIMD"}, 1 thread`,
     detail: `${simd ? "SIMD" : "plain"} build, 1 thread (the threaded build cannot start in Deno), training kernels ` +
       "registered",
     threads: 1,
@@ -219,7 +258,7 @@ async function tryWasm(): Promise<Outcome> {
 
 async function tryCpu(): Promise<Outcome> {
   if (!(await activate("cpu"))) return { ok: false, detail: "the cpu backend failed to initialise", threads: 0 };
-  return { ok: true, detail: "plain JavaScript kernels (slow)", threads: 1 };
+  return { ok: true, detail: "plain JavaScript kernels (slow)", threads: 1, short: "plain JavaScript, slow" };
 }
 
 const ORDER = ["tensorflow", "native", "wasm", "cpu"] as const;
@@ -272,21 +311,31 @@ export async function setupBackend(options: SetupBackendOptions = {}): Promise<B
     const why = attempts.map((a) => `${a.backend}: ${a.detail}`).join("; ");
     throw new Error(`setupBackend: backend '${requested}' is not available: ${why}`);
   }
-  const failed = attempts.filter((a) => !a.ok).map((a) => `${a.backend}: ${a.detail}`);
+  const failed = attempts.filter((a) => !a.ok);
   const ran = attempts[attempts.length - 1];
+  // A request of "auto" (given or by default) that became another backend was changed by FACEMASK_BACKEND.
+  const byEnv = (options.backend ?? "auto") === "auto" && requested !== "auto";
   const reason = requested === "auto"
-    ? [...failed, `${ran.backend}: ${ran.detail}`].join("; ")
-    : `forced (${fromEnv && options.backend === undefined ? "FACEMASK_BACKEND" : "option"}); ${ran.detail}`;
+    ? [...failed.map((a) => `${a.backend}: ${a.detail}`), `${ran.backend}: ${ran.detail}`].join("; ")
+    : `forced (${byEnv ? "FACEMASK_BACKEND" : "option"}); ${ran.detail}`;
+  const summary = `${tf.getBackend()} (${
+    [
+      ...(requested === "auto" ? [] : [byEnv ? `FACEMASK_BACKEND=${requested}` : "forced"]),
+      chosen.short ?? shortDetail(ran.backend, ran.detail),
+      ...failed.map((a) => `${a.backend}: ${shortDetail(a.backend, a.detail)}`),
+    ].join("; ")
+  })`;
   const info: BackendInfo = {
     name: tf.getBackend(),
     requested,
     reason,
+    summary,
     attempts,
     tfjsVersion: tf.version.tfjs,
     threads: chosen.threads,
   };
   last = { key, info };
-  (options.log ?? console.log)(`backend: ${info.name} (requested ${requested}) - ${reason}`);
+  (options.log ?? console.log)(`backend: ${summary}`);
   return info;
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { describeBackend, setupBackend, tfjsNodeStatus, WASM_TRAINING_KERNELS } from "./mod.ts";
+import { shortDetail } from "./setup.ts";
 
 /** Runs `fn` with FACEMASK_BACKEND set to `value` (or unset), restoring it afterwards. */
 async function withEnv<T>(value: string | undefined, fn: () => Promise<T>): Promise<T> {
@@ -27,7 +28,8 @@ Deno.test("setupBackend('wasm'): wasm with training kernels, one log line, same 
   assert.match(info.reason, /^forced \(option\)/);
   for (const k of WASM_TRAINING_KERNELS) assert.ok(tf.getKernel(k, "wasm"), k);
   assert.equal(lines.length, 1);
-  assert.match(lines[0], /^backend: wasm \(requested wasm\)/);
+  assert.match(lines[0], /^backend: wasm \(forced; (no )?SIMD, 1 thread\)$/);
+  assert.equal(lines[0], `backend: ${info.summary}`);
   const again = await setupBackend({ backend: "wasm", log: (l) => lines.push(l) });
   assert.equal(again, info);
   assert.equal(lines.length, 1, "no new setup, no new line");
@@ -72,6 +74,35 @@ Deno.test("auto: tries tfjs-node first, then native, then wasm; the reason names
   );
   assert.ok(info.reason.startsWith("tensorflow: @tensorflow/tfjs-node not installed"), info.reason);
   assert.ok(info.reason.includes("native: "), info.reason);
+  // The printed line is short: the chosen backend first, then each one passed over in a few words.
+  assert.equal(info.summary.split("\n").length, 1);
+  assert.ok(info.summary.length < 120, info.summary);
+  assert.match(
+    info.summary,
+    expected === "native"
+      ? /^native \(oneDNN [\d.]+, \d+ threads?; tensorflow: tfjs-node not installed\)$/
+      : /^wasm \((no )?SIMD, 1 thread; tensorflow: tfjs-node not installed; native: .+\)$/,
+  );
+});
+
+Deno.test("shortDetail: the first clause, base names for paths, without the backend's own name", () => {
+  assert.equal(
+    shortDetail("tensorflow", tfjsNodeStatus(() => "npm:x").detail),
+    "tfjs-node is in the import map but not in node_modules",
+  );
+  assert.equal(
+    shortDetail("native", "native addon not built (/work/native/build/Release/ssd_native.node is missing): run it"),
+    "addon not built",
+  );
+  assert.equal(
+    shortDetail("native", "native addon /a/b/ssd_native.node failed to load (dlopen); rebuild it"),
+    "addon ssd_native.node failed to load",
+  );
+  assert.equal(
+    shortDetail("native", "native backend: threads must be a positive integer, got 0"),
+    "threads must be a positive integer, got 0",
+  );
+  assert.equal(shortDetail("wasm", "x".repeat(80)), `${"x".repeat(57)}...`);
 });
 
 Deno.test("FACEMASK_BACKEND replaces auto but not an explicit option; a bad value is an error naming it", async () => {
@@ -79,6 +110,10 @@ Deno.test("FACEMASK_BACKEND replaces auto but not an explicit option; a bad valu
   assert.equal(fromEnv.name, "cpu");
   assert.equal(fromEnv.requested, "cpu");
   assert.match(fromEnv.reason, /^forced \(FACEMASK_BACKEND\)/);
+  assert.equal(fromEnv.summary, "cpu (FACEMASK_BACKEND=cpu; plain JavaScript, slow)");
+  // A run config's "auto" is a request for auto too: FACEMASK_BACKEND replaces it, and the record says so.
+  const viaConfig = await withEnv("wasm", () => setupBackend({ backend: "auto", log: () => {} }));
+  assert.match(viaConfig.reason, /^forced \(FACEMASK_BACKEND\)/);
   const explicit = await withEnv("cpu", () => setupBackend({ backend: "wasm", log: () => {} }));
   assert.equal(explicit.name, "wasm");
   await withEnv(

@@ -35,7 +35,7 @@ export function countBoxes(records: DataRecord[]): BoxCounts {
 type Columns = Record<string, (string | number | boolean)[]>;
 
 async function frame(columns: Columns): Promise<DataFrame> {
-  const { dfd } = await import("../util/danfo.ts");
+  const dfd = await (await import("../util/danfo.ts")).loadDanfo();
   const names = Object.keys(columns);
   if (columns[names[0]].length === 0) return new dfd.DataFrame([], { columns: names });
   return new dfd.DataFrame(columns);

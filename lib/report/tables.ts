@@ -2,13 +2,14 @@
  * Result tables as danfo DataFrames, written as CSV (danfo) and Markdown: per-class AP of one run, the branch
  * ablation (paper Table 2) beside the paper's numbers, the backbone comparison, and one run's AP / recall by face
  * size, operating points and confusion matrix. AP, precision, recall and F1 are percentages with two decimals, as
- * in the paper.
+ * in the paper. The table functions are async because they load danfo on first use (lib/util/danfo.ts): importing
+ * this module stays cheap for the commands that never build a table.
  * @module
  */
 
 import type { DataFrame } from "danfojs-node";
 import type { BySizeResult, ConfusionMatrix, OperatingPoint, OperatingSummary } from "../metrics/types.ts";
-import { dfd } from "../util/danfo.ts";
+import { loadDanfo } from "../util/danfo.ts";
 import { isGeneratedData, PAPER_PER_CLASS_AP, PAPER_TABLE2_MAP, provenanceNotes, type RunSummary } from "./summary.ts";
 
 /** A table: a danfo DataFrame with its title and notes (data provenance, caveats). `null` is an empty cell. */
@@ -21,8 +22,9 @@ export interface ReportTable {
 /** One table cell; `null` prints as an empty cell. */
 export type Cell = string | number | null;
 
-function makeTable(title: string, columns: string[], rows: Cell[][], notes: string[]): ReportTable {
+async function makeTable(title: string, columns: string[], rows: Cell[][], notes: string[]): Promise<ReportTable> {
   if (rows.length === 0) throw new Error(`${title}: no runs to tabulate`);
+  const dfd = await loadDanfo();
   return { title, frame: new dfd.DataFrame(rows, { columns }), notes };
 }
 
@@ -34,19 +36,19 @@ const diff = (a: number | null, b: number | null | undefined): number | null =>
   a === null || b === null || b === undefined ? null : Math.round((a - b) * 100) / 100;
 
 /** Per-class AP (%) and mAP (%) of one run. */
-export function perClassTable(run: RunSummary): ReportTable {
+export async function perClassTable(run: RunSummary): Promise<ReportTable> {
   const { suffix, notes } = provenanceNotes([run]);
   const rows: Cell[][] = Object.entries(run.perClassAp).map(([name, ap]) => [name, pct(ap)]);
   rows.push(["mAP", pct(run.map)]);
   const title = `VOC AP@0.5 per class: ${run.experiment} (${run.trunk}, ${run.branches} branches)${suffix}`;
-  return makeTable(title, ["class", "AP (%)"], rows, notes);
+  return await makeTable(title, ["class", "AP (%)"], rows, notes);
 }
 
 /**
  * Table 2: mAP by number of branches, ours beside the paper's (62.35 / 67.12 / 70.93 / 72.79) and the difference
  * (ours - paper, points); per-class AP with the paper's 4-branch values (face_mask 80.97, face 64.61).
  */
-export function ablationTable(runs: readonly RunSummary[]): ReportTable {
+export async function ablationTable(runs: readonly RunSummary[]): Promise<ReportTable> {
   const { suffix, notes } = provenanceNotes(runs);
   const classes = [...new Set(runs.flatMap((r) => Object.keys(r.perClassAp)))];
   const columns = ["branches", "experiment", "mAP ours (%)", "mAP paper (%)", "diff (points)"];
@@ -63,11 +65,11 @@ export function ablationTable(runs: readonly RunSummary[]): ReportTable {
   notes.push(
     "Paper: SSDv2 Table 2 on the full AIZOO test set (1,839 images); paper per-class AP is given for 4 branches only.",
   );
-  return makeTable(`Table 2: detection branches vs mAP (VOC AP@0.5)${suffix}`, columns, rows, notes);
+  return await makeTable(`Table 2: detection branches vs mAP (VOC AP@0.5)${suffix}`, columns, rows, notes);
 }
 
 /** Backbone comparison: mAP (%), parameters (M), GMACs, inference FPS and training images/s per trunk. */
-export function backboneTable(runs: readonly RunSummary[]): ReportTable {
+export async function backboneTable(runs: readonly RunSummary[]): Promise<ReportTable> {
   const { suffix, notes } = provenanceNotes(runs);
   const rows: Cell[][] = runs.map((r) => [
     r.trunk,
@@ -91,7 +93,7 @@ export function backboneTable(runs: readonly RunSummary[]): ReportTable {
     "train img/s",
     "backend",
   ];
-  return makeTable(`Backbones: accuracy and cost at 240x320${suffix}`, columns, rows, notes);
+  return await makeTable(`Backbones: accuracy and cost at 240x320${suffix}`, columns, rows, notes);
 }
 
 /** Options of the tables of one evaluation ({@link bySizeTable}, {@link operatingTable}, {@link confusionTable}). */
@@ -122,7 +124,7 @@ function classNamesOf(perClass: readonly Record<string, unknown>[]): string[] {
  * ground-truth boxes (all classes, then per class), VOC AP (%) per class and recall (%) at the display threshold
  * per class. Empty cells: no ground truth of that class in the bucket.
  */
-export function bySizeTable(bySize: BySizeResult, options: EvalTableOptions = {}): ReportTable {
+export async function bySizeTable(bySize: BySizeResult, options: EvalTableOptions = {}): Promise<ReportTable> {
   const classes = classNamesOf(bySize.buckets.map((b) => b.perClass));
   const columns = ["size (px)", "#gt", ...classes.map((c) => `#gt ${c}`)];
   columns.push(...classes.map((c) => `AP ${c} (%)`), ...classes.map((c) => `recall ${c} (%)`));
@@ -141,14 +143,17 @@ export function bySizeTable(bySize: BySizeResult, options: EvalTableOptions = {}
     `Size: ${bySize.sizeDefinition}. Ground truth outside a bucket, and false positives whose own box is outside ` +
       `it, count neither way. Recall at score >= ${bySize.displayThreshold}.`,
   );
-  return makeTable(title, columns, rows, notes);
+  return await makeTable(title, columns, rows, notes);
 }
 
 /**
  * Operating points (lib/metrics `operatingPoints`): per class, precision, recall and F1 (%) with the counts, at the
  * display threshold and at the F1-best threshold (empty when no threshold gives a hit).
  */
-export function operatingTable(operating: OperatingSummary, options: EvalTableOptions = {}): ReportTable {
+export async function operatingTable(
+  operating: OperatingSummary,
+  options: EvalTableOptions = {},
+): Promise<ReportTable> {
   const columns = ["class", "point", "threshold", "precision (%)", "recall (%)", "F1 (%)", "TP", "FP", "FN"];
   const row = (name: string, point: string, p: OperatingPoint | null): Cell[] =>
     p === null
@@ -165,14 +170,14 @@ export function operatingTable(operating: OperatingSummary, options: EvalTableOp
   notes.push(
     `display: detections with score >= ${operating.displayThreshold}; F1-best: the score threshold that maximises F1.`,
   );
-  return makeTable(title, columns, rows, notes);
+  return await makeTable(title, columns, rows, notes);
 }
 
 /**
  * Confusion matrix (lib/metrics `confusionMatrix`): rows are the ground-truth class (background: a detection that
  * matched no ground truth), columns the predicted class (background: a ground-truth box no detection matched).
  */
-export function confusionTable(matrix: ConfusionMatrix, options: EvalTableOptions = {}): ReportTable {
+export async function confusionTable(matrix: ConfusionMatrix, options: EvalTableOptions = {}): Promise<ReportTable> {
   const columns = ["ground truth \\ predicted", ...matrix.labels];
   const rows: Cell[][] = matrix.labels.map((label, i) => [label, ...matrix.counts[i]]);
   const { title, notes } = evalProvenance(
@@ -183,7 +188,7 @@ export function confusionTable(matrix: ConfusionMatrix, options: EvalTableOption
     "Class-agnostic greedy matching by score: each detection takes the free ground-truth box it overlaps most. " +
       `${matrix.ignoredDetections} detection(s) on difficult boxes left out.`,
   );
-  return makeTable(title, columns, rows, notes);
+  return await makeTable(title, columns, rows, notes);
 }
 
 /** Column names and rows of a table's DataFrame. */

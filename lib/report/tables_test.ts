@@ -27,8 +27,8 @@ const run = (branches: number, map: number, extra: Partial<RunSummary> = {}): Ru
   ...extra,
 });
 
-Deno.test("perClassTable: AP in percent with two decimals and the mAP row", () => {
-  const t = perClassTable(run(4, 0.7));
+Deno.test("perClassTable: AP in percent with two decimals and the mAP row", async () => {
+  const t = await perClassTable(run(4, 0.7));
   const { columns, rows } = tableCells(t);
   assert.deepEqual(columns, ["class", "AP (%)"]);
   // 0.75 -> 75, 0.65 -> 65, 0.7 -> 70 (rounded to 2 decimals, so float noise such as 0.7 + 0.05 disappears).
@@ -36,9 +36,9 @@ Deno.test("perClassTable: AP in percent with two decimals and the mAP row", () =
   assert.match(t.title, /AIZOO subset 3,069\/930/);
 });
 
-Deno.test("ablationTable: ours beside the paper, difference in points, paper per-class only at 4 branches", () => {
+Deno.test("ablationTable: ours beside the paper, difference in points, paper per-class only at 4 branches", async () => {
   const runs = [run(4, 0.7), run(1, 0.6012), run(2, 0.5), run(3, 0.70935)];
-  const { columns, rows } = tableCells(ablationTable(runs));
+  const { columns, rows } = tableCells(await ablationTable(runs));
   assert.deepEqual(columns.slice(0, 5), ["branches", "experiment", "mAP ours (%)", "mAP paper (%)", "diff (points)"]);
   assert.deepEqual(rows.map((r) => r[0]), [1, 2, 3, 4]);
   // 60.12 - 62.35 = -2.23; 50 - 67.12 = -17.12; 70.94 - 70.93 = 0.01 (70.935 rounds up); 70 - 72.79 = -2.79.
@@ -54,8 +54,8 @@ Deno.test("ablationTable: ours beside the paper, difference in points, paper per
   assert.equal(rows[3][facePaper], 64.61);
 });
 
-Deno.test("backboneTable: units M params, GMACs, one-decimal speeds; missing values are empty cells", () => {
-  const t = backboneTable([
+Deno.test("backboneTable: units M params, GMACs, one-decimal speeds; missing values are empty cells", async () => {
+  const t = await backboneTable([
     run(4, 0.7, { params: 1_012_345, macs: 540_000_000, fps: 123.456, trainImgPerSec: 45.04 }),
     run(4, 0.65, { trunk: "slim" }),
   ]);
@@ -66,26 +66,26 @@ Deno.test("backboneTable: units M params, GMACs, one-decimal speeds; missing val
   assert.equal(csv.split("\n")[2], "slim,b4,4,65,,,,,wasm");
 });
 
-Deno.test("tables built from generated data say so in the title and notes", () => {
+Deno.test("tables built from generated data say so in the title and notes", async () => {
   assert.ok(isGeneratedData("GENERATED data (seed 1)"));
   assert.ok(!isGeneratedData("AIZOO subset 3,069/930"));
-  const t = ablationTable([run(1, 0.5, { dataLabel: "GENERATED data" })]);
+  const t = await ablationTable([run(1, 0.5, { dataLabel: "GENERATED data" })]);
   assert.match(t.title, /GENERATED data/);
   assert.ok(t.notes.some((n) => /not comparable with the paper/.test(n)));
   assert.deepEqual(provenanceNotes([run(1, 0.5)]).notes.length, 1);
 });
 
 Deno.test("toMarkdown / toCsv / writeTable: quoting, alignment, files", async () => {
-  const t = perClassTable(run(4, 0.7, { experiment: 'a,"b"' }));
+  const t = await perClassTable(run(4, 0.7, { experiment: 'a,"b"' }));
   const md = toMarkdown(t);
   assert.match(md, /^\*\*VOC AP@0\.5 per class/);
   assert.match(md, /\| class \| AP \(%\) \|\n\|---\|---:\|\n\| face_mask \| 75 \|/);
   assert.match(md, /_Data: AIZOO subset 3,069\/930\. Backend: wasm\._/);
   const quoted = toCsv({ ...t, frame: t.frame });
   assert.equal(quoted.split("\n")[0], "class,AP (%)");
-  const b = toCsv(backboneTable([run(4, 0.7, { experiment: 'a,"b"' })]));
+  const b = toCsv(await backboneTable([run(4, 0.7, { experiment: 'a,"b"' })]));
   assert.equal(b.split("\n")[1].split(",")[1] + "," + b.split("\n")[1].split(",")[2], '"a,""b"""');
-  assert.throws(() => ablationTable([]), /no runs/);
+  await assert.rejects(() => ablationTable([]), /no runs/);
   const dir = await Deno.makeTempDir();
   try {
     const paths = await writeTable(t, `${dir}/per_class`);
@@ -118,8 +118,8 @@ const BY_SIZE: BySizeResult = {
   ],
 };
 
-Deno.test("bySizeTable: one row per bucket, counts, AP and recall in percent, empty cells without ground truth", () => {
-  const t = bySizeTable(BY_SIZE, { dataLabel: "AIZOO data, 930 val images" });
+Deno.test("bySizeTable: one row per bucket, counts, AP and recall in percent, empty cells without ground truth", async () => {
+  const t = await bySizeTable(BY_SIZE, { dataLabel: "AIZOO data, 930 val images" });
   const { columns, rows } = tableCells(t);
   assert.deepEqual(columns, [
     "size (px)",
@@ -139,10 +139,13 @@ Deno.test("bySizeTable: one row per bucket, counts, AP and recall in percent, em
   assert.ok(t.notes.some((n) => /sqrt\(w \* h\).*Recall at score >= 0\.5/.test(n)));
   assert.equal(toCsv(t).split("\n")[2], ">=16,1,0,1,,100,,100");
   assert.match(toMarkdown(t), /\| <16 \| 3 \| 1 \| 2 \| 12\.35 \| 50 \| 0 \| 50 \|/);
-  assert.match(bySizeTable(BY_SIZE, { dataLabel: "GENERATED data" }).title, /\[GENERATED data: GENERATED data\]/);
+  assert.match(
+    (await bySizeTable(BY_SIZE, { dataLabel: "GENERATED data" })).title,
+    /\[GENERATED data: GENERATED data\]/,
+  );
 });
 
-Deno.test("operatingTable: display and F1-best rows per class, empty when there is no best point", () => {
+Deno.test("operatingTable: display and F1-best rows per class, empty when there is no best point", async () => {
   const op: OperatingSummary = {
     displayThreshold: 0.5,
     iouThreshold: 0.5,
@@ -159,7 +162,7 @@ Deno.test("operatingTable: display and F1-best rows per class, empty when there 
       },
     },
   };
-  const t = operatingTable(op);
+  const t = await operatingTable(op);
   const { columns, rows } = tableCells(t);
   assert.deepEqual(columns, ["class", "point", "threshold", "precision (%)", "recall (%)", "F1 (%)", "TP", "FP", "FN"]);
   assert.deepEqual(rows, [
@@ -172,7 +175,7 @@ Deno.test("operatingTable: display and F1-best rows per class, empty when there 
   assert.ok(t.notes.some((n) => /score >= 0\.5/.test(n)));
 });
 
-Deno.test("confusionTable: ground truth rows, predicted columns, counts as given", () => {
+Deno.test("confusionTable: ground truth rows, predicted columns, counts as given", async () => {
   const m: ConfusionMatrix = {
     labels: ["face_mask", "face", "background"],
     counts: [[10, 2, 3], [1, 20, 4], [5, 6, 0]],
@@ -180,7 +183,7 @@ Deno.test("confusionTable: ground truth rows, predicted columns, counts as given
     iouThreshold: 0.5,
     ignoredDetections: 7,
   };
-  const t = confusionTable(m);
+  const t = await confusionTable(m);
   const { columns, rows } = tableCells(t);
   assert.deepEqual(columns, ["ground truth \\ predicted", "face_mask", "face", "background"]);
   assert.deepEqual(rows, [["face_mask", 10, 2, 3], ["face", 1, 20, 4], ["background", 5, 6, 0]]);

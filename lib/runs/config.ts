@@ -518,3 +518,60 @@ export async function readRunConfig(runDir: string): Promise<RunConfig> {
   }
   return validateConfig(upgradeRunConfig(raw), { file });
 }
+
+/** One `--set key.path=value` split into its path and its value (JSON when it parses, else the text). */
+export interface ConfigOverride {
+  /** The argument as given, for messages. */
+  arg: string;
+  /** Dotted path, e.g. `train.epochs`. */
+  path: string;
+  value: unknown;
+}
+
+/**
+ * Parses `key.path=value`. The value is JSON when it parses (`5`, `true`, `null`, `[30,60]`, `"text"`) and the text
+ * otherwise (`/data/aizoo`, `wasm`), so a string that looks like JSON needs its quotes: `name='"123"'`.
+ */
+export function parseOverride(arg: string): ConfigOverride {
+  const eq = arg.indexOf("=");
+  const path = eq < 0 ? "" : arg.slice(0, eq).trim();
+  if (eq < 0 || path === "" || path.split(".").some((p) => p === "")) {
+    throw new ConfigError(`--set ${arg}`, "", "expected key.path=value, e.g. --set train.epochs=5");
+  }
+  const text = arg.slice(eq + 1);
+  let value: unknown = text;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Not JSON: the text itself (paths, backend names) is the value.
+  }
+  return { arg, path, value };
+}
+
+/**
+ * Applies `--set key.path=value` overrides (see {@link parseOverride}) to a loaded config, in order (a later one wins
+ * over an earlier one on the same key), and validates the result like a config file: an unknown key or a bad value
+ * is a {@link ConfigError} naming `--set key.path=value`; a rule between fields that the overrides break (e.g.
+ * `train.microBatch` must divide `train.batchSize`) names `source` and every `--set`. Returns a new config; `config`
+ * is not modified.
+ */
+export function applyOverrides(
+  config: RunConfig,
+  overrides: readonly string[],
+  options: { source?: string } = {},
+): RunConfig {
+  if (overrides.length === 0) return config;
+  let merged: unknown = config;
+  for (const arg of overrides) {
+    const o = parseOverride(arg);
+    const partial: Record<string, unknown> = {};
+    const keys = o.path.split(".");
+    let at = partial;
+    for (const k of keys.slice(0, -1)) at = (at[k] = {}) as Record<string, unknown>;
+    at[keys[keys.length - 1]] = o.value;
+    checkPartial(partial, SCHEMA, "", `--set ${arg}`);
+    merged = mergeConfig(merged, partial);
+  }
+  const file = `${options.source ?? "<config>"} with --set ${overrides.join(" --set ")}`;
+  return validateConfig(merged, { file });
+}

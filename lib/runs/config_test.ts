@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { ConfigError, DEFAULT_CONFIG, loadConfig, mergeConfig, resolveConfig } from "./config.ts";
+import {
+  applyOverrides,
+  ConfigError,
+  DEFAULT_CONFIG,
+  loadConfig,
+  mergeConfig,
+  parseOverride,
+  resolveConfig,
+} from "./config.ts";
 
 Deno.test("DEFAULT_CONFIG: DESIGN.md's schedule", () => {
   const t = DEFAULT_CONFIG.train;
@@ -106,14 +114,94 @@ Deno.test("experiments/: every config file loads and validates; quick profiles k
   await walk(root.replace(/\/$/, ""));
   assert.ok(files.length >= 17, `found ${files.length} configs`);
   for (const f of files) await loadConfig(f);
-  for (const k of [1, 2, 3, 4]) {
-    const paper = await loadConfig(`${root}ablation/branches-${k}.json`);
-    const quick = await loadConfig(`${root}quick/branches-${k}.json`);
+  // Table 2's configs: both prior readings for k = 1..3, and the 4-branch model they share.
+  const names = [1, 2, 3].flatMap((k) => [`carry-${k}`, `own-${k}`]).concat("branches-4");
+  for (const name of names) {
+    const k = Number(name.at(-1));
+    const paper = await loadConfig(`${root}ablation/${name}.json`);
+    const quick = await loadConfig(`${root}quick/${name}.json`);
     assert.equal(paper.model.branches, k);
     assert.equal(paper.train.epochs, 100);
     assert.equal(quick.model.branches, k);
+    assert.equal(quick.model.priors, paper.model.priors);
     assert.equal(quick.experiment, "ablation/quick");
-    assert.equal(quick.name, `branches-${k}`);
+    assert.equal(quick.name, name);
   }
   assert.equal((await loadConfig(`${root}backbones/rfb.json`)).model.trunk, "rfb");
+});
+
+Deno.test("parseOverride: JSON when it parses, else the text; a missing '=' or key is an error", () => {
+  assert.deepEqual(parseOverride("train.epochs=5"), { arg: "train.epochs=5", path: "train.epochs", value: 5 });
+  assert.deepEqual(parseOverride("train.decayEpochs=[30,60]").value, [30, 60]);
+  assert.equal(parseOverride("data.root=null").value, null);
+  assert.equal(parseOverride("data.root=/d/a=b").value, "/d/a=b");
+  assert.equal(parseOverride("backend.name=wasm").value, "wasm");
+  assert.equal(parseOverride('name="123"').value, "123");
+  assert.equal(parseOverride("description=").value, "");
+  for (const bad of ["train.epochs", "=5", "train..epochs=5", ".epochs=5"]) {
+    assert.throws(() => parseOverride(bad), (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.message, `--set ${bad}: config: expected key.path=value, e.g. --set train.epochs=5`);
+      return true;
+    });
+  }
+});
+
+Deno.test("applyOverrides: sets nested keys in order, keeps the rest, leaves the input untouched", () => {
+  const base = resolveConfig({ train: { epochs: 100, decayEpochs: [50, 70] } });
+  const out = applyOverrides(base, [
+    "train.epochs=5",
+    "train.decayEpochs=[2,4]",
+    "backend.name=wasm",
+    "data.root=/data/aizoo",
+    'data.augmentation={"crop":false}',
+    "train.epochs=6",
+  ]);
+  assert.equal(out.train.epochs, 6);
+  assert.deepEqual(out.train.decayEpochs, [2, 4]);
+  assert.equal(out.backend.name, "wasm");
+  assert.equal(out.backend.threads, base.backend.threads);
+  assert.equal(out.data.root, "/data/aizoo");
+  assert.equal(out.data.augmentation.crop, false);
+  assert.equal(out.data.augmentation.minScale, base.data.augmentation.minScale);
+  assert.equal(out.train.lr, base.train.lr);
+  assert.equal(base.train.epochs, 100);
+  assert.equal(base.backend.name, "auto");
+  assert.equal(applyOverrides(base, []), base);
+});
+
+Deno.test("applyOverrides: an unknown key or a bad value names the --set; a broken rule names every --set", () => {
+  const base = resolveConfig({});
+  const fails = (sets: string[], message: string) =>
+    assert.throws(() => applyOverrides(base, sets, { source: "x.json" }), (e: Error) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.equal(e.message, message);
+      return true;
+    });
+  fails(
+    ["train.epoch=5"],
+    '--set train.epoch=5: field "train.epoch": unknown key (known keys here: ' +
+      "epochs, batchSize, microBatch, batchNormOver, stepsPerEpoch, lr, momentum, nesterov, weightDecay, " +
+      "weightDecayOn, warmupEpochs, decayEpochs, decayFactor, lrFloor)",
+  );
+  fails(
+    ["train.epochs=abc"],
+    '--set train.epochs=abc: field "train.epochs": expected an integer in [1, 10000], ' +
+      'got the string "abc"',
+  );
+  fails(["train.epochs=0"], '--set train.epochs=0: field "train.epochs": 0 is out of range [1, 10000]');
+  fails(
+    ["backend.name=gpu"],
+    '--set backend.name=gpu: field "backend.name": expected one of auto, tensorflow, ' +
+      'native, wasm, cpu, got the string "gpu"',
+  );
+  fails(["backend=wasm"], '--set backend=wasm: field "backend": expected an object, got the string "wasm"');
+  fails(["seed.x=1"], '--set seed.x=1: field "seed": expected an integer in [0, 4294967295], got an object');
+  fails(
+    ["train.batchSize=12", "seed=3"],
+    'x.json with --set train.batchSize=12 --set seed=3: field "train.microBatch": 8 does not divide ' +
+      "train.batchSize 12",
+  );
+  // Relations are checked once, after every override: an order that passes through a broken state is fine.
+  assert.equal(applyOverrides(base, ["train.batchSize=12", "train.microBatch=4"]).train.microBatch, 4);
 });

@@ -33,7 +33,7 @@ export interface InspectOptions {
   screenshot?: boolean;
   /** Milliseconds to wait for `document.body.dataset.ready` after the load event (default 15000). */
   readyTimeoutMs?: number;
-  /** A JavaScript expression evaluated in the page once it settled; its JSON value is returned. */
+  /** A JavaScript expression evaluated once the page settled; its JSON value (a promise's, awaited) is returned. */
   evaluate?: string;
 }
 
@@ -163,6 +163,7 @@ export async function inspectPage(url: string, options: InspectOptions = {}): Pr
       "--headless",
       "--no-sandbox",
       "--disable-gpu",
+      "--disable-quic",
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
@@ -223,9 +224,18 @@ export async function inspectPage(url: string, options: InspectOptions = {}): Pr
       await new Promise((res) => setTimeout(res, 100));
     }
     if (options.evaluate) {
-      const r = await session.send("Runtime.evaluate", { expression: options.evaluate, returnByValue: true }) as {
+      const r = await session.send("Runtime.evaluate", {
+        expression: options.evaluate,
+        returnByValue: true,
+        awaitPromise: true,
+      }) as {
         result: { value: unknown };
+        exceptionDetails?: { text?: string; exception?: { description?: string } };
       };
+      if (r.exceptionDetails) {
+        const d = r.exceptionDetails;
+        report.exceptions.push(`evaluate: ${d.exception?.description ?? d.text ?? "exception"}`);
+      }
       report.evaluated = r.result.value;
     }
     if (options.screenshot) {

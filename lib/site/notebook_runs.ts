@@ -142,13 +142,13 @@ export async function showReportTable(table: ReportTable): Promise<void> {
  */
 export async function showRunsTable(
   runs: readonly RunFolder[],
-  options: { build: (summaries: RunSummary[]) => ReportTable; empty: string },
+  options: { build: (summaries: RunSummary[]) => ReportTable | Promise<ReportTable>; empty: string },
 ): Promise<RunSummary[]> {
   if (runs.length === 0) {
     console.log(options.empty);
     return [];
   }
   const summaries = await Promise.all(runs.map((r) => runSummaryOf(r.path)));
-  await showReportTable(options.build(summaries));
+  await showReportTable(await options.build(summaries));
   return summaries;
 }

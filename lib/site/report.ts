@@ -178,7 +178,7 @@ export async function buildSiteReport(resultsDir: string, options: SiteReportOpt
       ...(ablation.length > 1 ? ["One table per schedule, the longest first; compare within a table."] : []),
     ],
     warning: ablation.length ? undefined : "No evaluated ablation runs in results/ablation/: run `deno task ablation`.",
-    tables: ablation.map((g) => caption(ablationTable(g.summaries), g.label)),
+    tables: await Promise.all(ablation.map(async (g) => caption(await ablationTable(g.summaries), g.label))),
     charts: ablation.map((g) => ({
       title: `mAP by number of branches: ${g.label}`,
       spec: ablationChartSpec(g.summaries),
@@ -200,7 +200,7 @@ export async function buildSiteReport(resultsDir: string, options: SiteReportOpt
       : undefined,
     warning: backbones.length ? undefined : "No evaluated backbone runs in results/backbones/: run `deno task " +
       "backbones`.",
-    tables: backbones.map((g) => caption(backboneTable(g.summaries), g.label)),
+    tables: await Promise.all(backbones.map(async (g) => caption(await backboneTable(g.summaries), g.label))),
     charts: backbones.filter((g) => g.summaries.some((b) => b.fps !== undefined && b.map !== null)).map((g) => ({
       title: `mAP vs inference speed: ${g.label}`,
       spec: backboneChartSpec(g.summaries),

@@ -9,7 +9,7 @@
  * the 4-branch run of the ablation grid of the same profile.
  * @module
  */
-import { loadConfig, readRunConfig, type RunConfig } from "../runs/config.ts";
+import { applyOverrides, loadConfig, readRunConfig, type RunConfig } from "../runs/config.ts";
 import { loadRunData, runExperiment } from "./pipeline.ts";
 import { writeAblationReport, writeBackboneReport, writeRunReports } from "./reports.ts";
 import { exists, writeJsonAtomic } from "../runs/files.ts";
@@ -58,6 +58,48 @@ export interface GridOptions {
    * finished run is evaluated on its `val` split once, into `<run>/eval/<name>-val/`. Never used to pick weights.
    */
   evalData?: string;
+  /**
+   * `--set key.path=value` overrides, applied to every config of the grid after it is read (lib/runs/config's
+   * `applyOverrides`): they are part of each run's config, so of its config.json and of the identity that decides
+   * which run folders are reused.
+   */
+  set?: string[];
+  /**
+   * Train nothing: print through `log` one line per config of the grid, in order, each a self-contained shell command
+   * (see {@link gridCommand}), so that the runs can be spread over many machines; then `tableOnly` collects them.
+   */
+  print?: boolean;
+  /** Train nothing: write the comparison from the finished run folders already under the results root. */
+  tableOnly?: boolean;
+}
+
+/** Quotes `word` for a POSIX shell when it needs it. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'"'"'`)}'`;
+}
+
+/**
+ * The `--print` line of one config of a grid: `deno task train <config> [--data DIR] [--results DIR] [--set ...]`
+ * when it has no run yet, `deno task train --resume <run> [--data DIR]` when it has an unfinished one, and the
+ * comment `# done: <run>` when it has a finished one. Commands run from the repository root, as `deno task` does.
+ */
+export function gridCommand(
+  rel: string,
+  found: ReusableRun | null,
+  options: Pick<GridOptions, "data" | "resultsDir" | "set">,
+): string {
+  if (found?.finished) return `# done: ${found.runDir}`;
+  const data = options.data ? ["--data", options.data] : [];
+  const words = found ? ["deno", "task", "train", "--resume", found.runDir, ...data] : [
+    "deno",
+    "task",
+    "train",
+    rel,
+    ...data,
+    ...(options.resultsDir.replace(/\/+$/, "") === "results" ? [] : ["--results", options.resultsDir]),
+    ...(options.set ?? []).flatMap((o) => ["--set", o]),
+  ];
+  return words.map(shellQuote).join(" ");
 }
 
 /**
@@ -203,11 +245,14 @@ export interface GridOutcome {
   files: string[];
   /** `generated` or `real`. */
   dataLabel: string;
+  /** With `print`: the lines printed, one per config. */
+  commands?: string[];
 }
 
 /**
  * Trains every config of a grid, then writes the comparison into `<resultsDir>/<kind>/` (profile paper) or
- * `<resultsDir>/<kind>/<profile>/` (the shorter profiles).
+ * `<resultsDir>/<kind>/<profile>/` (the shorter profiles). With `print` it only prints a command per config; with
+ * `tableOnly` it only writes the comparison from the run folders that are there.
  */
 export async function runGrid(kind: "ablation" | "backbones", options: GridOptions): Promise<GridOutcome> {
   const log = options.log ?? console.log;
@@ -218,13 +263,33 @@ export async function runGrid(kind: "ablation" | "backbones", options: GridOptio
   const runDirs: string[] = [];
   const labels = new Set<string>();
   const started = Date.now();
+  const commands: string[] = [];
   for (const [i, rel] of configs.entries()) {
-    log(`[${kind} ${options.profile}] ${i + 1}/${configs.length}: ${rel}`);
-    const config = await loadConfig(`${REPO}/${rel}`);
+    if (!options.print) log(`[${kind} ${options.profile}] ${i + 1}/${configs.length}: ${rel}`);
+    const config = applyOverrides(await loadConfig(`${REPO}/${rel}`), options.set ?? [], { source: rel });
+    // The ablation table reads its folder whatever the configs say (collectRuns below).
+    if (options.tableOnly && kind === "ablation") continue;
     let found: ReusableRun | null = null;
-    if (!options.fresh) {
+    if (!options.fresh || options.tableOnly) {
       const data = await loadRunData(config, { data: options.data });
       found = await findReusableRun(options.resultsDir, config, data.provenance.checksum);
+    }
+    if (options.print) {
+      const line = gridCommand(rel, found, options);
+      commands.push(line);
+      log(line);
+      continue;
+    }
+    if (options.tableOnly) {
+      if (found?.finished) {
+        labels.add((await readProvenance(found.runDir)).data.label);
+        runDirs.push(found.runDir);
+      } else {
+        log(
+          `[${kind} ${options.profile}] no finished run of ${rel} under ${options.resultsDir}: left out of the table`,
+        );
+      }
+      continue;
     }
     if (found?.finished) {
       log(
@@ -242,22 +307,31 @@ export async function runGrid(kind: "ablation" | "backbones", options: GridOptio
     await writeRunReports(outcome.runDir);
     runDirs.push(outcome.runDir);
   }
-  if (options.evalData) {
-    for (const dir of runDirs) await evaluateOnceOn(dir, options.evalData, log);
-  }
+  if (options.print) return { runDirs, files: [], dataLabel: "", commands };
   // The paper profile owns results/<kind>/; shorter profiles write beside their own runs so a quick run never
   // overwrites a longer one's table.
   const outDir = options.profile === "paper"
     ? `${options.resultsDir}/${kind}`
     : `${options.resultsDir}/${kind}/${options.profile}`;
+  const collected = kind === "ablation"
+    ? await collectRuns(outDir, configs.length ? await experimentOf(configs[0]) : "")
+    : [];
+  if (options.tableOnly && kind === "ablation") {
+    for (const dir of collected) {
+      if (!(await exists(`${dir}/provenance.json`))) continue;
+      const p = await readProvenance(dir);
+      if (p.end) runDirs.push(dir);
+      if (p.end) labels.add(p.data.label);
+    }
+  }
+  if (options.tableOnly && (kind === "ablation" ? collected : runDirs).length === 0) {
+    throw new Error(`--table-only: no run folders of the ${options.profile} ${kind} grid under ${options.resultsDir}`);
+  }
+  if (options.evalData) {
+    for (const dir of runDirs) await evaluateOnceOn(dir, options.evalData, log);
+  }
   const files = kind === "ablation"
-    ? await writeAblationReport(
-      await collectRuns(outDir, configs.length ? await experimentOf(configs[0]) : ""),
-      outDir,
-      {
-        relativeTo: REPO,
-      },
-    )
+    ? await writeAblationReport(collected, outDir, { relativeTo: REPO })
     : await writeBackboneReport(runDirs, outDir);
   const dataLabel = [...labels].join("+");
   await writeJsonAtomic(`${outDir}/${kind}_runs.json`, {

@@ -199,3 +199,78 @@ Deno.test("runExperiment: refuses a run folder that a live process is training, 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+/** Runs git in `cwd`, failing the test on a non-zero exit. */
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("git", {
+    args: ["-c", "user.name=t", "-c", "user.email=t@t", ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, `git ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  return text;
+}
+
+Deno.test("a run committed mid-way with its checkpoint and resumed in another clone, at another path and with the data elsewhere, ends with the weights of an uninterrupted run", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const counts = { seed: 7, train: 16, val: 6 };
+    const resolveAt = (root: string) => ({
+      env: null,
+      defaultRoot: `${tmp}/none`,
+      generatedRoot: root,
+      generatedCounts: counts,
+    });
+    const config = await loadConfig(new URL("../../experiments/test/tiny.json", import.meta.url).pathname);
+    const quiet = new Progress({ tty: false, write: () => {} });
+    const whole = await runExperiment(config, {
+      resultsDir: `${tmp}/whole/results`,
+      runId: "tiny-w",
+      resolve: resolveAt(`${tmp}/gen-a`),
+      buildDetector: smallDetector,
+      progress: quiet,
+    });
+    // Clone A trains two epochs and commits the unfinished run folder with the repository's own .gitignore.
+    const a = `${tmp}/clone-a`;
+    await Deno.mkdir(a);
+    await git(a, "init", "-q");
+    await Deno.copyFile(new URL("../../.gitignore", import.meta.url).pathname, `${a}/.gitignore`);
+    const part = await runExperiment(config, {
+      resultsDir: `${a}/results`,
+      runId: "tiny-p",
+      resolve: resolveAt(`${tmp}/gen-a`),
+      buildDetector: smallDetector,
+      progress: quiet,
+      stopAfterEpoch: 2,
+    });
+    await git(a, "add", "-A");
+    await git(a, "commit", "-q", "-m", "unfinished run");
+    const tracked = await git(a, "ls-files", "results");
+    assert.match(tracked, /checkpoints\/epoch-0002\/model\.weights\.bin/, "the latest checkpoint is committed");
+    assert.match(tracked, /checkpoints\/epoch-0002\/optimizer\.weights\.bin/);
+    assert.doesNotMatch(tracked, /run\.lock/);
+    // Clone B: another path, the data generated again at another path (same files, same checksum).
+    await git(tmp, "clone", "-q", a, `${tmp}/clone-b`);
+    const rel = part.runDir.slice(a.length + 1);
+    const resumed = await runExperiment(null, {
+      resume: `${tmp}/clone-b/${rel}`,
+      resolve: resolveAt(`${tmp}/gen-b`),
+      buildDetector: smallDetector,
+      progress: quiet,
+    });
+    assert.equal(resumed.train.finished, true);
+    const w1 = await Deno.readFile(`${whole.runDir}/model/model.weights.bin`);
+    const w2 = await Deno.readFile(`${resumed.runDir}/model/model.weights.bin`);
+    assert.equal(w1.length, w2.length);
+    assert.ok(w1.every((v, i) => v === w2[i]), "weights differ from the uninterrupted run's");
+    const m1 = await readJson<{ map: number }>(`${whole.runDir}/metrics.json`);
+    const m2 = await readJson<{ map: number }>(`${resumed.runDir}/metrics.json`);
+    assert.equal(m2.map, m1.map);
+    // A finished run keeps only its final weights.
+    assert.equal(await Deno.stat(`${resumed.runDir}/checkpoints`).then(() => true, () => false), false);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

@@ -37,7 +37,7 @@ export async function runSummaryOf(runDir: string): Promise<RunSummary> {
 export async function writeRunReports(runDir: string): Promise<string[]> {
   const summary = await runSummaryOf(runDir);
   const files: string[] = [];
-  const t = await writeTable(perClassTable(summary), `${runDir}/table_per_class`);
+  const t = await writeTable(await perClassTable(summary), `${runDir}/table_per_class`);
   files.push(t.csv, t.md);
   const curves: PrCurve[] = [];
   for (const c of OBJECT_CLASSES) curves.push(await readJson<PrCurve>(`${runDir}/pr_${c}.json`));
@@ -124,7 +124,7 @@ export async function writeAblationReport(
 export async function writeBackboneReport(runDirs: string[], outDir: string): Promise<string[]> {
   const runs = await Promise.all(runDirs.map(runSummaryOf));
   await Deno.mkdir(outDir, { recursive: true });
-  const t = await writeTable(backboneTable(runs), `${outDir}/backbones`);
+  const t = await writeTable(await backboneTable(runs), `${outDir}/backbones`);
   const c = await saveChart(backboneChartSpec(runs, { dataLabel: runs[0]?.dataLabel }), `${outDir}/backbones_chart`);
   return [t.csv, t.md, c.svg, c.png];
 }

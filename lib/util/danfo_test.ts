@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 
-Deno.test("danfo: importing it through lib/util/danfo.ts keeps tfjs 4.22's cpu kernels and gradients", async () => {
+Deno.test("danfo: loading it through lib/util/danfo.ts keeps tfjs 4.22's cpu kernels and gradients", async () => {
   const ops = ["Conv2D", "Relu", "Softmax", "Sum", "Concat", "DepthwiseConv2dNative", "BatchMatMul"];
   const grads = ops.map((op) => tf.getGradient(op)?.gradFunc);
   const kernels = new Map(tf.getKernelsForBackend("cpu").map((k) => [k.kernelName, k.kernelFunc]));
   assert.ok(grads.every((g) => typeof g === "function"));
   assert.ok(kernels.size > 100);
-  const { dfd } = await import("./danfo.ts");
+  const { loadDanfo } = await import("./danfo.ts");
+  const dfd = await loadDanfo();
   assert.deepEqual(new dfd.DataFrame({ a: [1, 2] }).shape, [2, 1]);
   ops.forEach((op, i) => assert.equal(tf.getGradient(op)?.gradFunc, grads[i], `gradient of ${op} was replaced`));
   const after = tf.getKernelsForBackend("cpu");
@@ -15,8 +16,8 @@ Deno.test("danfo: importing it through lib/util/danfo.ts keeps tfjs 4.22's cpu k
   for (const k of after) assert.equal(k.kernelFunc, kernels.get(k.kernelName), `cpu kernel ${k.kernelName} replaced`);
 });
 
-Deno.test("danfo: importing it prints none of the second tfjs's registration warnings", async () => {
-  const code = `await import("./lib/util/danfo.ts"); console.error("done");`;
+Deno.test("danfo: loading it prints none of the second tfjs's registration warnings, nor punycode's", async () => {
+  const code = `const { loadDanfo } = await import("./lib/util/danfo.ts"); await loadDanfo(); console.error("done");`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--quiet", code],
     cwd: new URL("../..", import.meta.url).pathname,
@@ -26,6 +27,23 @@ Deno.test("danfo: importing it prints none of the second tfjs's registration war
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert.match(text, /done/);
   assert.doesNotMatch(text, /already registered/);
+  assert.doesNotMatch(text, /punycode|DeprecationWarning/);
+});
+
+Deno.test("danfo: not loaded by importing the module, loaded once by loadDanfo", async () => {
+  // A fresh process: this test file's other tests load danfo into this one.
+  const code = `import { danfoLoaded, loadDanfo } from "./lib/util/danfo.ts";
+    const before = danfoLoaded();
+    const [a, b] = await Promise.all([loadDanfo(), loadDanfo()]);
+    console.log(JSON.stringify([before, danfoLoaded(), a === b, a === await loadDanfo()]));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", "--ext=ts", code],
+    cwd: new URL("../..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), [false, true, true, true]);
 });
 
 Deno.test("withTfRegistriesKept: kernels and gradients registered while loading are undone", async () => {

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { buildDetector, summarizeModel } from "../model/mod.ts";
+import { DEFAULT_PYTHON, parseTorchOutput, runOrtPeer, runTorchPeer, TORCH_SCRIPT } from "./peers.ts";
+import { type BenchProtocol, QUICK_PROTOCOL } from "./protocol.ts";
+
+await tf.setBackend("cpu");
+
+const TINY: BenchProtocol = { ...QUICK_PROTOCOL, minSeconds: 0.02 };
+const hasTorch = new Deno.Command(DEFAULT_PYTHON, { args: ["-c", "import torch"], stdout: "null", stderr: "null" })
+  .outputSync().success;
+
+Deno.test("parseTorchOutput: the last JSON line, figures checked by name", () => {
+  const line = JSON.stringify({
+    name: "pytorch",
+    version: "1.13.0",
+    threads: 2,
+    train_img_s: 3.5,
+    infer_fps: 20,
+    infer_batch_img_s: 40,
+    params: 1043286,
+  });
+  const r = parseTorchOutput(`warning: something\n{"not": "this"}\n${line}\n`);
+  assert.deepEqual(
+    [r.name, r.version, r.threads, r.train_img_s, r.infer_fps, r.infer_batch_img_s],
+    ["pytorch", "1.13.0", 2, 3.5, 20, 40],
+  );
+  assert.equal(r.detail.params, 1043286);
+  assert.throws(() => parseTorchOutput("no json here"), /printed no JSON line/);
+  assert.throws(() => parseTorchOutput(line.replace('"infer_fps":20', '"infer_fps":null')), /"infer_fps" is null/);
+  assert.throws(() => parseTorchOutput("{broken"), /does not parse/);
+});
+
+Deno.test("runTorchPeer: a missing python or torch gives null and the reason, not an exception", async () => {
+  const common = { threads: 1, protocol: TINY, expectParams: 1, expectPriors: 1 };
+  const noPython = await runTorchPeer({ ...common, python: "/nonexistent/python3" });
+  assert.equal(noPython.result, null);
+  assert.match(noPython.reason!, /\/nonexistent\/python3 not found \(apt-get install -y python3-torch\)/);
+  const dir = await Deno.makeTempDir({ prefix: "peers_test_" });
+  try {
+    await Deno.writeTextFile(`${dir}/no_torch.py`, 'raise ModuleNotFoundError("No module named \'torch\'")\n');
+    await Deno.writeTextFile(`${dir}/fails.py`, 'import sys\nprint("bad things", file=sys.stderr)\nsys.exit(3)\n');
+    const noTorch = await runTorchPeer({ ...common, python: "python3", script: `${dir}/no_torch.py` });
+    assert.equal(noTorch.result, null);
+    assert.match(noTorch.reason!, /PyTorch is not installed for python3/);
+    const fails = await runTorchPeer({ ...common, python: "python3", script: `${dir}/fails.py` });
+    assert.match(fails.reason!, /exited with status 3: bad things/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "runTorchPeer: the PyTorch network has our weight count and priors, and reports every figure",
+  ignore: !hasTorch,
+  async fn() {
+    const inputSize: [number, number] = [64, 96];
+    const d = buildDetector({ trunk: "ssdv2", branches: 4, inputSize });
+    const params = summarizeModel(d.model).totalParams;
+    const P = d.priors.length / 4;
+    d.model.dispose();
+    const run = await runTorchPeer({ threads: 1, protocol: TINY, expectParams: params, expectPriors: P, inputSize });
+    assert.equal(run.reason, null);
+    const r = run.result!;
+    assert.equal(r.name, "pytorch");
+    assert.equal(r.threads, 1);
+    assert.equal(r.detail.params, params);
+    assert.equal(r.detail.priors, P);
+    assert.equal(r.detail.batch, TINY.batch);
+    for (const v of [r.train_img_s!, r.infer_fps, r.infer_batch_img_s]) assert.ok(v > 0 && Number.isFinite(v), `${v}`);
+    // The script refuses a network that is not ours.
+    const wrong = await runTorchPeer({ threads: 1, protocol: TINY, expectParams: params + 1, expectPriors: P, inputSize });
+    assert.equal(wrong.result, null);
+    assert.match(wrong.reason!, new RegExp(`has ${params} weights, ours ${params + 1}`));
+    const wrongP = await runTorchPeer({ threads: 1, protocol: TINY, expectParams: params, expectPriors: 4420, inputSize });
+    assert.match(wrongP.reason!, new RegExp(`64x96 gives ${P} priors, ours 4420`));
+    assert.ok(TORCH_SCRIPT.endsWith("bench/peers/torch_ssdv2.py"));
+  },
+});
+
+Deno.test("runTorchPeer: the 240x320 network has 4420 priors and our exact weight count", {
+  ignore: !hasTorch,
+}, async () => {
+  const d = buildDetector({ trunk: "ssdv2", branches: 4 });
+  const params = summarizeModel(d.model).totalParams;
+  d.model.dispose();
+  // maxIters 1 and no warm-up: one call per figure, enough to check the counts at the real input size.
+  const protocol: BenchProtocol = { ...TINY, minSeconds: 0, maxIters: 1, warmup: { train: 0, infer: 0, inferBatch: 0 } };
+  const run = await runTorchPeer({ threads: 1, protocol, expectParams: params, expectPriors: 4420 });
+  assert.equal(run.reason, null);
+  assert.equal(run.result!.detail.params, 1043286);
+  assert.equal(run.result!.detail.priors, 4420);
+});
+
+Deno.test("runOrtPeer: ONNX Runtime inference on our exported detector, no training figure", async () => {
+  const d = buildDetector({ trunk: "ssdv2", branches: 4, inputSize: [64, 96] });
+  try {
+    const before = tf.memory().numTensors;
+    const run = await runOrtPeer({ detector: d, threads: 1, protocol: TINY });
+    assert.equal(tf.memory().numTensors, before, "tensors left behind by the export");
+    assert.equal(run.reason, null);
+    const r = run.result!;
+    assert.equal(r.name, "onnxruntime");
+    assert.equal(r.train_img_s, null);
+    assert.match(r.version, /^\d+\.\d+/);
+    assert.equal(r.detail.opset, 13);
+    for (const v of [r.infer_fps, r.infer_batch_img_s]) assert.ok(v > 0 && Number.isFinite(v), `${v}`);
+    await assert.rejects(
+      () => runOrtPeer({ detector: d, threads: 1, protocol: { ...TINY, inferBatch: 0 } }),
+      /inferBatch must be a positive integer/,
+    );
+  } finally {
+    d.model.dispose();
+  }
+});
