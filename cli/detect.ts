@@ -35,7 +35,7 @@ red, with scores). A progress line per image goes to stderr. Decoding follows th
 NMS IoU, top-k); --threshold only filters what is reported.
 
 options:
-  --threshold S      minimum score to report, draw and write (default 0.5, DESIGN.md's display threshold; use 0
+  --threshold S      minimum score to report, draw and write (default 0.5, docs/design.md's display threshold; use 0
                      for files meant for mAP, which keeps every detection of the eval block)
   --out DIR          where the drawn copies go (default <run>/detections)
   --no-draw          do not write drawn copies

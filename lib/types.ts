@@ -1,7 +1,7 @@
 /**
  * Types and the class table shared by every module of the library.
  *
- * Conventions (see shared/DESIGN.md section 3):
+ * Conventions (see docs/design.md):
  * - boxes inside the library are normalised corner boxes `[x1, y1, x2, y2]` in [0, 1];
  * - priors are normalised centre boxes `[cx, cy, w, h]`;
  * - class ids: 0 = background, 1 = face_mask, 2 = face.

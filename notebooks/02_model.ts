@@ -4,7 +4,7 @@
 // # 02 · The model: SSDv2 and the trunks we compare
 //
 // SSDv2 is a one-stage SSD-style detector for a 240x320 RGB input. The paper's code is not public; we follow the
-// public TF2 project that matches it on every stated point (DESIGN.md section 1). Its trunk stacks **CB** blocks
+// public TF2 project that matches it on every stated point (docs/design.md). Its trunk stacks **CB** blocks
 // (3x3 conv + batch norm + ReLU; stride 2 after one pixel of zero padding, **ZP**) and, in its two coarsest
 // stages, **DCB** blocks (3x3 depthwise conv + BN + ReLU, then 1x1 conv + BN + ReLU). Four detection **branches**
 // read the feature maps at strides 8, 16, 32 and 64 (30x40, 15x20, 8x10 and 4x5 cells); each runs a **BB** block
@@ -98,7 +98,7 @@ await show(tableBundle({
 // %% [markdown]
 // ## The priors
 //
-// Each feature map cell carries square priors of fixed pixel sizes (DESIGN.md section 1): 10/16/24 px on the
+// Each feature map cell carries square priors of fixed pixel sizes (docs/design.md): 10/16/24 px on the
 // stride-8 map, 32/48, 64/96 and 128/192/256 px on the others, 4,420 priors in all. The drawing shows the priors of a
 // few cells of each map (drawn clipped to the image) on a val image stretched to the model input (the model sees every image at 320x240, so
 // priors are squares at that scale and stretch with the image). The smallest faces of the data set (see 01) are

@@ -4,12 +4,12 @@
 // # 03 · Training one configuration
 //
 // The paper trains SSDv2 with SGD (momentum 0.9, lr 1e-2, weight decay 5e-4) for 100 epochs at batch 32. We follow
-// the schedule of the public code it matches (DESIGN.md section 1): Nesterov momentum, 5 warm-up epochs, lr x0.1
+// the schedule of the public code it matches (docs/design.md): Nesterov momentum, 5 warm-up epochs, lr x0.1
 // at epochs 50 and 70 with a floor of 1e-4, random crop, flip and photometric distortion; unlike that code we do
 // apply the weight decay, as the paper says. A run is one config file (`experiments/ablation/branches-4.json` for
 // the full SSDv2) trained by `deno task train <config>` into a run folder `results/<experiment>/<run-id>/`
 // holding config.json, the per-epoch log, checkpoints, the kept weights, metrics.json, the P-R curves and
-// provenance.json (DESIGN.md section 3).
+// provenance.json (docs/design.md).
 //
 // A 100-epoch run takes hours on a CPU, so this notebook does not train one under the `full` profile: it **reads
 // the run folder** the lead trained and shows its curves. Under `smoke` it trains a tiny run (2 epochs on the

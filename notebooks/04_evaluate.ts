@@ -4,7 +4,7 @@
 // # 04 · Evaluating the trained SSDv2
 //
 // The paper reports Pascal VOC AP at IoU 0.5: 80.97% for face_mask, 64.61% for face (mAP 72.79%) on its 1,839
-// test images. We evaluate as the public code does (DESIGN.md section 1): keep detections scoring above 0.02,
+// test images. We evaluate as the public code does (docs/design.md): keep detections scoring above 0.02,
 // per-class NMS at IoU 0.4, at most 200 per image, then all-point VOC AP per class; `difficult` boxes count neither
 // way. Beside it we give 11-point AP and COCO-style AP@[.5:.95] with its small/medium/large split (ours).
 //
@@ -41,7 +41,7 @@ console.log(runDir ?? ssdv2MissingNote(ctx.resultsDir));
 // ## Evaluation of the kept weights on the val split
 
 // %%
-const DISPLAY_SCORE = 0.5; // DESIGN.md's display threshold for pictures
+const DISPLAY_SCORE = 0.5; // docs/design.md's display threshold for pictures
 let evaluation: Awaited<ReturnType<typeof evaluateModel>> | null = null;
 let dataLabel = "";
 let val: Awaited<ReturnType<typeof loadRunData>>["val"] = [];

@@ -5,7 +5,7 @@
 //
 // The paper's Table 2 trains SSDv2 with 1, 2, 3 and 4 detection branches, "gradually removing larger-scale
 // branches", and reports mAP 62.35%, 67.12%, 70.93% and 72.79%: each added branch helps. We read it as keeping
-// branches 1..k (the finest maps with their priors and the trunk stages that feed them), DESIGN.md section 1.
+// branches 1..k (the finest maps with their priors and the trunk stages that feed them), docs/design.md.
 //
 // `deno task ablation --profile paper` trains the four configs `experiments/ablation/branches-k.json` with the
 // paper's 100-epoch schedule into `results/ablation/`; `--profile short` trains 12 epochs on all training images

@@ -4,7 +4,7 @@
 // # 06 · Backbones: accuracy against speed and training cost
 //
 // The paper argues that SSDv2 is both accurate and light enough for real-time use. To put that in context we train
-// the same priors, heads, loss and schedule on four trunks (ours, DESIGN.md section 1): SSDv2's, the
+// the same priors, heads, loss and schedule on four trunks (ours, docs/design.md): SSDv2's, the
 // Ultra-Light-Fast-Generic-Face-Detector's `slim` and `rfb`, and the AIZOOTech model's `aizoo`. For each we report
 // mAP, parameters, MACs, inference speed (forward pass, images per second on the run's backend) and training
 // speed.

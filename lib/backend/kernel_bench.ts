@@ -21,7 +21,7 @@ export interface ConvLayer {
 }
 
 /**
- * The distinct conv shapes of SSDv2 (c = 16) at 240x320, from shared/DESIGN.md: 3x3 convs are ZP (one pixel of
+ * The distinct conv shapes of SSDv2 (c = 16) at 240x320, from docs/design.md: 3x3 convs are ZP (one pixel of
  * zeros each side) + 'valid', so explicit padding 1; 1x1 convs have none.
  */
 export const SSDV2_LAYERS: readonly ConvLayer[] = [

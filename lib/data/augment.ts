@@ -1,5 +1,5 @@
 /**
- * Seeded training augmentation, as DESIGN.md describes (following the public SSDv2 code):
+ * Seeded training augmentation, as docs/design.md describes (following the public SSDv2 code):
  *
  * 1. Random square crop: side = u x the image's short side, u uniform in [0.3, 1.0], placed uniformly. A box is
  *    kept when its centre lies inside the crop, then clipped to it. When no box survives, another crop is drawn, up
@@ -58,7 +58,7 @@ export interface AugmentInput {
   difficult: boolean[];
 }
 
-/** Options of {@link planAugment}; the defaults are DESIGN.md's. */
+/** Options of {@link planAugment}; the defaults are docs/design.md's. */
 export interface AugmentOptions {
   /** Smallest crop side as a fraction of the short side (0.3). */
   minScale?: number;

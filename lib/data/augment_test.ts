@@ -50,7 +50,7 @@ Deno.test("applyPhotometric: brightness, contrast, hue and saturation worked by 
   ]);
 });
 
-Deno.test("planAugment depends only on the seed and keeps the defaults of DESIGN.md", () => {
+Deno.test("planAugment depends only on the seed and keeps the defaults of docs/design.md", () => {
   const sample = { width: 640, height: 480, boxes: [[0.4, 0.4, 0.5, 0.5]] as Box[], labels: [2], difficult: [false] };
   const a = planAugment(sample, new Rng(7));
   assert.deepEqual(planAugment(sample, new Rng(7)), a);

@@ -43,7 +43,7 @@ export interface BatchOptions {
   batchSize: number;
   /** Shuffle the records once, with `rng`. */
   shuffle: boolean;
-  /** Augment (true for DESIGN.md's defaults, or options); false feeds whole images. */
+  /** Augment (true for docs/design.md's defaults, or options); false feeds whole images. */
   augment: boolean | AugmentOptions;
   /** Source of every random choice. */
   rng: Rng;

@@ -1,6 +1,6 @@
 /**
  * Prior (anchor) boxes of the SSDv2 detector, generated from the feature-map strides and the anchor sizes
- * (shared/DESIGN.md section 1).
+ * (docs/design.md).
  *
  * Order: feature map, then row i, then column j, then anchor size. Each prior is a normalised centre box
  * `[cx, cy, w, h]` with `cx = (j + 0.5) * step / W`, `cy = (i + 0.5) * step / H`, `w = size / W`, `h = size / H`.

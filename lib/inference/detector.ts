@@ -250,7 +250,7 @@ export interface InferenceDetector {
   dispose(): void;
 }
 
-/** Default display threshold (DESIGN.md). */
+/** Default display threshold (docs/design.md). */
 export const DEFAULT_MIN_SCORE = 0.5;
 
 function minScoreOf(options: DetectOptions | undefined): number {
@@ -454,7 +454,7 @@ export interface LoadedDetector extends InferenceDetector {
 
 /**
  * The run config of a model folder (`model.json` whose `userDefinedMetadata` holds the `model` block that
- * lib/train writes beside the weights): the model block over the defaults, so decoding uses DESIGN.md's settings.
+ * lib/train writes beside the weights): the model block over the defaults, so decoding uses docs/design.md's settings.
  */
 async function configOfModelFolder(dir: string): Promise<RunConfig> {
   const file = `${dir}/model.json`;

@@ -1,5 +1,5 @@
 /**
- * The SSD multibox loss as the public SSDv2 code uses it (shared/DESIGN.md section 1):
+ * The SSD multibox loss as the public SSDv2 code uses it (docs/design.md):
  * softmax cross-entropy over the positive priors plus the hardest negatives (3 per positive, per image), and
  * Smooth L1 on the offsets of the positives; both summed over the batch and divided by the number of positives N.
  * When N = 0 both parts are 0 (the division uses max(N, 1) and no negatives are mined), never NaN.

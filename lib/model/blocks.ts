@@ -1,5 +1,5 @@
 /**
- * The two trunk blocks of SSDv2 as single tfjs layers that hold their own weights (shared/DESIGN.md section 1):
+ * The two trunk blocks of SSDv2 as single tfjs layers that hold their own weights (docs/design.md):
  *
  * - CB  ({@link ConvBlock}): 3x3 conv (no bias) + BatchNorm + ReLU. Stride 2 is ZP (one pixel of zeros on every
  *   side) followed by a 'valid' conv; stride 1 is a 'same' conv (also one pixel each side for 3x3).

@@ -9,7 +9,7 @@
  * sizes, `carry` moves the dropped branches' sizes onto branch k; docs/design.md).
  *
  * Trunks (channel counts for the base width c = 16):
- * - `ssdv2`: the DESIGN.md table, after PureHing/face-mask-detection-tf2 `network/network.py` (SlimModel):
+ * - `ssdv2`: the docs/design.md table, after PureHing/face-mask-detection-tf2 `network/network.py` (SlimModel):
  *   CB(c,s2) CB(2c) CB(2c,s2) CB(2c) CB(4c,s2) CB(4c)x3 | CB(8c,s2) CB(8c)x2 | DCB(16c,s2) DCB(16c) | DCB(16c,s2).
  * - `slim`: Ultra-Light-Fast-Generic-Face-Detector `vision/nn/mb_tiny.py` (Mb_Tiny, base 16): conv_bn(c,s2) then
  *   conv_dw blocks (= our DCB) 2c, 2c s2, 2c, 4c s2, 4c x3 | 8c s2, 8c x2 | 16c s2, 16c; its "extras" make the

@@ -1,9 +1,9 @@
 /**
- * Run configurations: the schema, its defaults (DESIGN.md's schedule), validation with messages that name the
+ * Run configurations: the schema, its defaults (docs/design.md's schedule), validation with messages that name the
  * field and the file, and `extends` between config files.
  *
  * Every value a run depends on lives here so that `config.json` in a run folder is the complete recipe.
- * Choices marked "(ours)" in DESIGN.md have a field of their own so that a reader can change them.
+ * Choices marked "(ours)" in docs/design.md have a field of their own so that a reader can change them.
  * @module
  */
 
@@ -124,7 +124,7 @@ export interface RunConfig {
   };
 }
 
-/** Augmentation constants of DESIGN.md's recipe. */
+/** Augmentation constants of docs/design.md's recipe. */
 const AUGMENTATION: RunConfig["data"]["augmentation"] = {
   crop: true,
   minScale: 0.3,
@@ -134,7 +134,7 @@ const AUGMENTATION: RunConfig["data"]["augmentation"] = {
   photometric: true,
 };
 
-/** DESIGN.md's schedule and evaluation settings; a config file overrides what it names. */
+/** docs/design.md's schedule and evaluation settings; a config file overrides what it names. */
 export const DEFAULT_CONFIG: RunConfig = {
   name: "run",
   experiment: "default",

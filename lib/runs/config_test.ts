@@ -9,7 +9,7 @@ import {
   resolveConfig,
 } from "./config.ts";
 
-Deno.test("DEFAULT_CONFIG: DESIGN.md's schedule", () => {
+Deno.test("DEFAULT_CONFIG: docs/design.md's schedule", () => {
   const t = DEFAULT_CONFIG.train;
   assert.equal(t.batchSize, 32);
   assert.equal(t.lr, 0.01);

@@ -1,5 +1,5 @@
 /**
- * Run folders: `results/<experiment>/<run-id>/` and the contract of DESIGN.md section 3, plus the provenance
+ * Run folders: `results/<experiment>/<run-id>/` and the contract of docs/design.md, plus the provenance
  * record (commit, data checksum and label, backend, seed, host, times, speeds).
  * @module
  */

@@ -23,7 +23,7 @@ import { frameTable } from "./display.ts";
 import type { SiteChart, SiteReport, SiteSection, SiteTable } from "./html.ts";
 import { listRuns, type RunFolder, runSummary, sharedSsdv2Experiment, usesGeneratedData } from "./runs.ts";
 
-/** Published numbers (DESIGN.md section 2), AP in %. */
+/** Published numbers (docs/design.md), AP in %. */
 export const REFERENCE_RESULTS: SiteTable = {
   caption: "Published results (not ours): AP@0.5 in %",
   columns: ["source", "data", "face_mask AP", "face AP", "mAP"],

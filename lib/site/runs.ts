@@ -1,5 +1,5 @@
 /**
- * Finds and reads run folders (`results/<experiment>/<run-id>/`, DESIGN.md section 3) for the notebooks and the
+ * Finds and reads run folders (`results/<experiment>/<run-id>/`, docs/design.md) for the notebooks and the
  * report. A run folder is any folder holding a `config.json`; the experiment is its parent path below `results/`
  * (it may contain `/`, e.g. `ablation/quick`). Missing files are recorded, never invented.
  * @module

@@ -11,7 +11,7 @@ Deno.test("smokeRunConfig: tiny schedule over the defaults, model overrides, val
   assert.equal(c.train.batchSize, 8);
   assert.equal(c.train.microBatch, 4);
   assert.deepEqual(c.train.decayEpochs, []);
-  // Untouched fields keep DESIGN.md's defaults.
+  // Untouched fields keep docs/design.md's defaults.
   assert.equal(c.train.momentum, 0.9);
   assert.equal(c.eval.nmsIou, 0.4);
   assert.equal(c.data.limitTrain, 0);
