@@ -1,5 +1,5 @@
 /**
- * `deno task backbones [--profile quick|short|paper] [--data DIR]`: trains the four trunks with the same priors, heads,
+ * `deno task backbones [--profile quick|short|paper] [options]`: trains the four trunks with the same priors, heads,
  * loss and schedule, then writes `results/backbones/backbones.{csv,md}` and its chart.
  * @module
  */
@@ -29,7 +29,7 @@ options:
                      which FACEMASK_BACKEND replaces)
   --print            train nothing; print one shell command per config, in grid order: \`deno task train ...\`
                      (no run yet), \`deno task train --resume RUN\` (unfinished) or \`# done: RUN\` (finished), to
-                     run the grid on many machines (docs/slurm/ablation_array.sh runs line $SLURM_ARRAY_TASK_ID)
+                     run the grid on many machines (docs/slurm/ablation_array.sh with GRID=backbones)
   --table-only       train nothing; write the table from the run folders under the results root (e.g. copied
                      back from those machines)
   -h, --help         this text`;

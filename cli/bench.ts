@@ -193,7 +193,7 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
       infer: convImplCounts(addon, detector.model, { batch: 1, training: false }),
       infer_batch: convImplCounts(addon, detector.model, { batch: inferBatch, training: false }),
     };
-    say(`bench: oneDNN ${addon.version()} convolutions of the network, training at batch ${batch}:`);
+    say(`bench: ${addon.version()} implementations of the network's convolutions, training at batch ${batch}:`);
     for (const l of formatConvImpls(sets.train)) say(`  ${l}`);
     say(`  inference batch 1 ${formatConvImpls(sets.infer)[0]}`);
     say(`  inference batch ${inferBatch} ${formatConvImpls(sets.infer_batch)[0]}`);
@@ -289,14 +289,14 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
   } else {
     const pct = (gf: number) => `${gf.toFixed(1)} GFLOP/s (${((100 * gf) / peak.gflops).toFixed(1)}% of peak)`;
     const line = (name: string, train: number | null, fps: number | null, rate: number | null) =>
-      `${name.padEnd(12)} train ${train === null ? "n/a" : `${train.toFixed(2)} img/s = ${pct((train * trainFlops) / 1e9)}`}; ` +
+      `${name.padEnd(20)} train ${train === null ? "n/a" : `${train.toFixed(2)} img/s = ${pct((train * trainFlops) / 1e9)}`}; ` +
       `infer b1 ${fps === null ? "n/a" : `${fps.toFixed(1)} FPS = ${pct((fps * inferFlops) / 1e9)}`}; ` +
       `infer b${inferBatch} ${rate === null ? "n/a" : `${rate.toFixed(1)} img/s = ${pct((rate * inferFlops) / 1e9)}`}`;
     for (const r of results) io.log(line(r.backend, r.train_img_s, r.infer_fps, r.infer_batch_img_s));
     const n = results.find((r) => r.backend === "native"), w = results.find((r) => r.backend === "wasm");
     if (n && w) io.log(`native / wasm training speed-up: ${(n.train_img_s / w.train_img_s).toFixed(1)}x`);
     for (const p of peers) {
-      if (p.reason) io.log(`${p.name.padEnd(12)} not run: ${p.reason}`);
+      if (p.reason) io.log(`${p.name.padEnd(20)} not run: ${p.reason}`);
       else io.log(line(`${p.name} ${p.version}`, p.train_img_s, p.infer_fps, p.infer_batch_img_s));
     }
     const x = (q: number | null) => (q === null ? "n/a" : `${q.toFixed(2)}x`);

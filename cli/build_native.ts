@@ -5,8 +5,8 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { ADDON_PATH } from "../lib/backend/native/addon.ts";
+import { type Io, parseCommandArgs } from "./command_args.ts";
 
 /** node-gyp version the build runs (through npx, from the npm registry). */
 export const NODE_GYP = "node-gyp@11.4.2";
@@ -51,31 +51,40 @@ export function installHint(missing: readonly Prerequisite[]): string {
     "Without the addon everything still runs on the wasm backend.";
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: { check: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
-  });
-  if (values.help) {
-    console.log("usage: deno task build:native [--check]");
-    return 0;
-  }
+const HELP = `usage: deno task build:native [--check]
+
+Builds native/build/Release/ssd_native.node (the oneDNN backend) with node-gyp. Without g++, make, python3, npx,
+the Node-API headers or libdnnl-dev it prints the apt-get line that installs them and exits 1.
+
+options:
+  --check      only report missing prerequisites
+  -h, --help   this text`;
+
+/** Runs the command on `args`; returns the exit code (2: bad command line, 1: missing tools or a failed build). */
+export async function main(args: string[], io: Io = { log: console.log, error: console.error }): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    name: "build:native",
+    help: HELP,
+    options: { check: { type: "boolean", default: false } },
+  }, io);
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values = parsed.values;
   const missing = missingPrerequisites();
   if (missing.length > 0) {
-    console.error(installHint(missing));
+    io.error(installHint(missing));
     return 1;
   }
   if (values.check) {
-    console.log("build:native: all prerequisites present");
+    io.log("build:native: all prerequisites present");
     return 0;
   }
   const cwd = new URL("../native/", import.meta.url);
-  const args = ["--yes", NODE_GYP, "rebuild", "--nodedir=/usr"];
-  console.log(`build:native: npx ${args.join(" ")} (in native/)`);
+  const gypArgs = ["--yes", NODE_GYP, "rebuild", "--nodedir=/usr"];
+  io.log(`build:native: npx ${gypArgs.join(" ")} (in native/)`);
   const t0 = performance.now();
-  const { code } = await new Deno.Command("npx", { args, cwd, stdout: "inherit", stderr: "inherit" }).output();
+  const { code } = await new Deno.Command("npx", { args: gypArgs, cwd, stdout: "inherit", stderr: "inherit" }).output();
   if (code !== 0 || !existsSync(ADDON_PATH)) {
-    console.error(`build:native: node-gyp failed (exit ${code}); see its output above`);
+    io.error(`build:native: node-gyp failed (exit ${code}); see its output above`);
     return 1;
   }
   // Load it in a fresh process: a missing runtime library (libdnnl.so.2, libgomp) shows up here, not at train time.
@@ -88,11 +97,11 @@ async function main(): Promise<number> {
   }).output();
   const out = new TextDecoder().decode(check.code === 0 ? check.stdout : check.stderr).trim();
   if (check.code !== 0) {
-    console.error(`build:native: built ${ADDON_PATH} but it does not load:\n${out}`);
+    io.error(`build:native: built ${ADDON_PATH} but it does not load:\n${out}`);
     return 1;
   }
-  console.log(`build:native: ${ADDON_PATH} (${out}) built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  io.log(`build:native: ${ADDON_PATH} (${out}) built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -7,7 +7,7 @@
  * listed on stderr.
  * @module
  */
-import { type Io, parseCommandArgs } from "./command_args.ts";
+import { type Io, parseCommandArgs, usageError } from "./command_args.ts";
 import { type DataProblem, formatProblem, scanSplit } from "../lib/data/mod.ts";
 import { type CocoGroundTruthJson, toCocoGroundTruth } from "../lib/metrics/mod.ts";
 import { writeJsonAtomic } from "../lib/runs/mod.ts";
@@ -78,10 +78,7 @@ export async function main(args: string[], io: Io = CONSOLE): Promise<number> {
   if (parsed.exit !== undefined) return parsed.exit;
   const v = parsed.values;
   const root = v.data ?? (Deno.env.get("FACEMASK_DATA") || undefined);
-  if (!root) {
-    io.error(`data:coco: --data DIR is required (or set FACEMASK_DATA)\n\n${HELP}`);
-    return 2;
-  }
+  if (!root) return usageError(io, "data:coco", "--data DIR is required (or set FACEMASK_DATA)");
   try {
     const { source, json, problems } = await vocSplitToCoco(root, v.split);
     reportProblems("data:coco", problems, io);

@@ -123,7 +123,11 @@ Deno.test("data:coco: bad samples are listed and left out; bad arguments exit 2,
     try {
       const none = capture();
       assert.equal(await main([], none), 2);
-      assert.match(none.err[0], /--data DIR is required/);
+      assert.deepEqual(none.err.length, 1);
+      assert.match(
+        none.err[0],
+        /^data:coco: --data DIR is required .*\(deno task data:coco --help lists the options\)$/,
+      );
     } finally {
       if (saved !== undefined) Deno.env.set("FACEMASK_DATA", saved);
     }

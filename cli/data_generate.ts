@@ -4,9 +4,8 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { GENERATED_DEFAULTS, generateDataset } from "../lib/data/mod.ts";
-import type { Io } from "./data_check.ts";
+import { type Io, parseCommandArgs, usageError } from "./command_args.ts";
 
 const HELP = `Usage: deno task data:generate --out DIR [--seed N] [--train N] [--val N]
 
@@ -31,27 +30,25 @@ function count(name: string, text: string | undefined, fallback: number): number
 
 /** Runs the command on `args`; returns the exit code. */
 export async function main(args: string[], io: Io = { log: console.log, error: console.error }): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    name: "data:generate",
+    help: HELP,
+    options: { out: { type: "string" }, seed: { type: "string" }, train: { type: "string" }, val: { type: "string" } },
+  }, io);
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values = parsed.values;
+  if (!values.out) return usageError(io, "data:generate", "--out DIR is required");
+  let options;
   try {
-    const { values } = parseArgs({
-      args,
-      options: {
-        out: { type: "string" },
-        seed: { type: "string" },
-        train: { type: "string" },
-        val: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-    if (values.help) {
-      io.log(HELP);
-      return 0;
-    }
-    if (!values.out) throw new Error("--out DIR is required");
-    const options = {
+    options = {
       seed: count("seed", values.seed, GENERATED_DEFAULTS.seed),
       train: count("train", values.train, GENERATED_DEFAULTS.train),
       val: count("val", values.val, GENERATED_DEFAULTS.val),
     };
+  } catch (e) {
+    return usageError(io, "data:generate", (e as Error).message);
+  }
+  try {
     const t0 = performance.now();
     const r = await generateDataset(values.out, options);
     const s = ((performance.now() - t0) / 1000).toFixed(1);
@@ -63,8 +60,8 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
     }
     return 0;
   } catch (e) {
-    io.error(`data:generate: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
+    io.error(`data:generate: ${(e as Error).message}`);
+    return 1;
   }
 }
 

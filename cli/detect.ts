@@ -7,7 +7,7 @@
  */
 import { Buffer } from "node:buffer";
 import sharp from "sharp";
-import { type Io, parseCommandArgs } from "./command_args.ts";
+import { type Io, parseCommandArgs, usageError } from "./command_args.ts";
 import {
   DEFAULT_MIN_SCORE,
   type DetectorFactory,
@@ -254,18 +254,15 @@ export async function main(args: string[], io: Io = CONSOLE, hooks: DetectHooks 
   if (parsed.exit !== undefined) return parsed.exit;
   const { values, positionals } = parsed;
   if (positionals.length < 2) {
-    io.error(`detect: give a run folder and at least one image, folder or glob\n\n${HELP}`);
-    return 2;
+    return usageError(io, "detect", "give a run folder and at least one image, folder or glob");
   }
   const threshold = values.threshold === undefined ? DEFAULT_MIN_SCORE : Number(values.threshold);
   if (!(threshold >= 0 && threshold <= 1)) {
-    io.error(`detect: --threshold must be a number in [0, 1], got ${values.threshold}`);
-    return 2;
+    return usageError(io, "detect", `--threshold must be a number in [0, 1], got ${values.threshold}`);
   }
   const backend = values.backend as string | undefined;
   if (backend !== undefined && !(BACKEND_CHOICES as readonly string[]).includes(backend)) {
-    io.error(`detect: --backend must be one of ${BACKEND_CHOICES.join(", ")}, got ${backend}`);
-    return 2;
+    return usageError(io, "detect", `--backend must be one of ${BACKEND_CHOICES.join(", ")}, got ${backend}`);
   }
   const [runArg, ...inputs] = positionals;
   const runDir = runArg.length > 1 ? runArg.replace(/\/+$/, "") : runArg;

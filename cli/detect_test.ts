@@ -79,6 +79,8 @@ Deno.test("detect: bad arguments exit 2 with a line naming the problem", async (
   const few = capture();
   assert.equal(await main(["run"], few), 2);
   assert.match(few.err[0], /give a run folder and at least one image/);
+  // Usage errors are one line each, nothing else.
+  for (const c of [bad, few]) assert.deepEqual([c.err.length, c.err[0].includes("\n"), c.out.length], [1, false, 0]);
   const threshold = capture();
   assert.equal(await main(["run", "a.jpg", "--threshold", "1.5"], threshold), 2);
   assert.match(threshold.err[0], /--threshold must be a number in \[0, 1\], got 1\.5/);

@@ -1,44 +1,70 @@
 /**
- * `deno task evaluate <run-dir> [--data DIR] [--split val]`: evaluates a run's kept weights and writes
- * metrics.json, pr_<class>.json, the per-class table and the charts into the run folder.
+ * `deno task evaluate <run-dir> [--data DIR] [--split val] [--backend NAME]`: evaluates a run's kept weights and
+ * writes metrics.json, pr_<class>.json, the per-class table and the charts into the run folder.
  * @module
  */
-import { parseArgs } from "node:util";
+import type { BackendChoice } from "../lib/backend/mod.ts";
 import { evaluateRun, writeRunReports } from "../lib/train/mod.ts";
+import { type Io, parseCommandArgs, usageError } from "./command_args.ts";
+import { backendProblem, useBackendForRun } from "./backend_option.ts";
 
-const HELP = `usage: deno task evaluate <run-dir> [--data DIR] [--split val]
+const HELP = `usage: deno task evaluate <run-dir> [--data DIR] [--split val] [--backend NAME]
 
 Evaluates the run's model/ weights (VOC AP per class, mAP, 11-point AP, COCO AP) on a split and writes
 metrics.json, pr_<class>.json, table_per_class.{csv,md}, pr_curves.{svg,png} and training.{svg,png} there.
 
 options:
-  --data DIR     data folder (else config data.root, FACEMASK_DATA, data/aizoo-facemask, generated data)
-  --split NAME   split folder to evaluate on (default: the config's validation split)
-  -h, --help     this text`;
+  --data DIR       data folder (else config data.root, FACEMASK_DATA, data/aizoo-facemask, generated data)
+  --split NAME     split folder to evaluate on (default: the config's validation split)
+  --backend NAME   auto, tensorflow, native, wasm or cpu (FACEMASK_BACKEND=NAME for this command; the run's
+                   config must say auto, as every grid config does)
+  -h, --help       this text`;
 
-if (import.meta.main) {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
+const CONSOLE: Io = { log: (l) => console.log(l), error: (l) => console.error(l) };
+
+/** Runs the command on `args`; returns the exit code (2: bad command line). */
+export async function main(args: string[], io: Io = CONSOLE): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    name: "evaluate",
+    help: HELP,
     allowPositionals: true,
-    options: { data: { type: "string" }, split: { type: "string" }, help: { type: "boolean", short: "h" } },
-  });
-  if (values.help || positionals.length !== 1) {
-    console.log(HELP);
-    Deno.exit(values.help ? 0 : 2);
+    options: { data: { type: "string" }, split: { type: "string" }, backend: { type: "string" } },
+  }, io);
+  if (parsed.exit !== undefined) return parsed.exit;
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) {
+    return usageError(
+      io,
+      "evaluate",
+      positionals.length === 0
+        ? "give a run folder"
+        : `give one run folder, got ${positionals.length}: ${positionals.join(" ")}`,
+    );
+  }
+  if (values.backend !== undefined) {
+    const problem = backendProblem(values.backend);
+    if (problem) return usageError(io, "evaluate", problem);
   }
   try {
     const runDir = positionals[0].replace(/\/+$/, "");
+    if (values.backend !== undefined) {
+      const problem = await useBackendForRun(runDir, values.backend as BackendChoice);
+      if (problem) return usageError(io, "evaluate", problem);
+    }
     const e = await evaluateRun(runDir, { data: values.data, split: values.split });
     const files = await writeRunReports(runDir);
     const ap = Object.entries(e.result.voc).map(([k, v]) => `${k} ${v.ap === null ? "n/a" : (v.ap * 100).toFixed(2)}`);
-    console.log(`mAP ${e.result.map === null ? "n/a" : (e.result.map * 100).toFixed(2)}% (${ap.join(", ")})`);
-    console.log(
+    io.log(`mAP ${e.result.map === null ? "n/a" : (e.result.map * 100).toFixed(2)}% (${ap.join(", ")})`);
+    io.log(
       `${e.speed.images} images: eval ${e.speed.evalImgPerSec.toFixed(1)} img/s, forward ` +
         `${e.speed.forwardImgPerSec.toFixed(1)} img/s (eval/forward time ${e.speed.overheadRatio.toFixed(2)}x)`,
     );
-    console.log(`wrote ${runDir}/metrics.json, pr_*.json, ${files.join(", ")}`);
+    io.log(`wrote ${runDir}/metrics.json, pr_*.json, ${files.join(", ")}`);
+    return 0;
   } catch (err) {
-    console.error(`evaluate: ${(err as Error).message}`);
-    Deno.exit(1);
+    io.error(`evaluate: ${(err as Error).message}`);
+    return 1;
   }
 }
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -99,7 +99,11 @@ export async function gridMain(
   command: GridCommand,
   io: GridIo = { log: console.log, error: console.error },
 ): Promise<number> {
-  const parsed = parseCommandArgs(args, { name: command.name, help: command.help, options: gridOptions(command.profiles) }, io);
+  const parsed = parseCommandArgs(args, {
+    name: command.name,
+    help: command.help,
+    options: gridOptions(command.profiles),
+  }, io);
   if (parsed.exit !== undefined) return parsed.exit;
   const gridArgs = toGridArgs(parsed.values as GridValues);
   if (typeof gridArgs === "string") return usageError(io, command.name, gridArgs);

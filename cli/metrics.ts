@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseCommandArgs, usageError } from "./command_args.ts";
 import {
   apSummary,
   evaluate,
@@ -41,50 +41,35 @@ Options:
 
 /** Runs the command on `args`; returns the exit code. Output goes to stdout, errors to stderr. */
 export async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        gt: { type: "string" },
-        "gt-voc": { type: "string" },
-        split: { type: "string", default: "val" },
-        dets: { type: "string" },
-        iou: { type: "string" },
-        full: { type: "boolean", default: false },
-        "pr-dir": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    console.error(`metrics: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const io = { log: (l: string) => console.log(l), error: (l: string) => console.error(l) };
+  const parsed = parseCommandArgs(args, {
+    name: "metrics",
+    help: HELP,
+    options: {
+      gt: { type: "string" },
+      "gt-voc": { type: "string" },
+      split: { type: "string", default: "val" },
+      dets: { type: "string" },
+      iou: { type: "string" },
+      full: { type: "boolean", default: false },
+      "pr-dir": { type: "string" },
+    },
+  }, io);
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values = parsed.values;
   if (!(values.gt || values["gt-voc"]) || !values.dets) {
-    console.error(`metrics: --gt FILE (or --gt-voc DIR) and --dets FILE are required\n\n${HELP}`);
-    return 2;
+    return usageError(io, "metrics", "--gt FILE (or --gt-voc DIR) and --dets FILE are required");
   }
-  if (values.gt && values["gt-voc"]) {
-    console.error(`metrics: give either --gt or --gt-voc, not both\n\n${HELP}`);
-    return 2;
-  }
+  if (values.gt && values["gt-voc"]) return usageError(io, "metrics", "give either --gt or --gt-voc, not both");
   const iou = values.iou === undefined ? 0.5 : Number(values.iou);
-  if (!(iou >= 0 && iou < 1)) {
-    console.error(`metrics: --iou must be a number in [0, 1), got ${values.iou}`);
-    return 2;
-  }
+  if (!(iou >= 0 && iou < 1)) return usageError(io, "metrics", `--iou must be a number in [0, 1), got ${values.iou}`);
   try {
     let gt;
     if (values.gt) gt = await readCocoGroundTruth(values.gt);
     else {
       // The same conversion as deno task data:coco, read back through the COCO parser, so both routes agree.
       const voc = await vocSplitToCoco(values["gt-voc"]!, values.split!);
-      reportProblems("metrics", voc.problems, { log: console.log, error: console.error });
+      reportProblems("metrics", voc.problems, io);
       gt = parseCocoGroundTruth(voc.json, voc.source);
     }
     const dets = await readCocoDetections(values.dets, { groundTruth: gt });

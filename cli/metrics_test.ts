@@ -56,7 +56,7 @@ Deno.test("cli metrics: --help, missing options and bad files", async () => {
   assert.match(help.stdout, /--gt FILE/);
   const missing = await run(["--gt", "x.json"]);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /--gt FILE \(or --gt-voc DIR\) and --dets FILE are required/);
+  assert.match(missing.stderr, /^metrics: --gt FILE \(or --gt-voc DIR\) and --dets FILE are required .*\n$/);
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/gt.json`, JSON.stringify({ images: [], annotations: [] }));

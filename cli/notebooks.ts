@@ -13,7 +13,7 @@
  */
 
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
-import { parseArgs } from "node:util";
+import { parseCommandArgs, usageError } from "./command_args.ts";
 import {
   buildNotebook,
   fromSourceLines,
@@ -26,10 +26,11 @@ import {
 
 const NOTEBOOK_DIR = new URL("../notebooks/", import.meta.url).pathname;
 
-const HELP = `Usage:
-  deno task notebooks build              regenerate notebooks/*.ipynb from notebooks/*.ts
-  deno task notebooks check              check the .ipynb files match their sources and are valid nbformat 4.5
-  deno task notebooks [run] [options]    execute the notebooks headlessly (nbclient via notebooks/execute.py, Deno kernel)
+const HELP = `usage: deno task notebooks [build | check | run] [options]
+
+  build    regenerate notebooks/*.ipynb from notebooks/*.ts
+  check    check the .ipynb files match their sources and are valid nbformat 4.5
+  run      (the default) execute the notebooks headlessly (nbclient via notebooks/execute.py, Deno kernel)
 
 Options of run:
   --profile smoke|full   NOTEBOOK_PROFILE for the kernel (default full: real data and results/ run folders)
@@ -175,8 +176,10 @@ export async function executeNotebook(
 }
 
 async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
+  const io = { log: console.log, error: console.error };
+  const parsed = parseCommandArgs(args, {
+    name: "notebooks",
+    help: HELP,
     allowPositionals: true,
     options: {
       profile: { type: "string", default: "full" },
@@ -184,14 +187,24 @@ async function main(args: string[]): Promise<number> {
       only: { type: "string", multiple: true },
       timeout: { type: "string", default: "1800" },
       out: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
     },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
+  }, io);
+  if (parsed.exit !== undefined) return parsed.exit;
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) {
+    return usageError(io, "notebooks", `give at most one of build, check, run; got ${positionals.join(" ")}`);
   }
   const command = positionals[0] ?? "run";
+  if (!["build", "check", "run"].includes(command)) {
+    return usageError(io, "notebooks", `unknown subcommand '${command}' (expected build, check or run)`);
+  }
+  if (values.profile !== "smoke" && values.profile !== "full") {
+    return usageError(io, "notebooks", `--profile must be smoke or full, got '${values.profile}'`);
+  }
+  const timeout = Number(values.timeout);
+  if (!(timeout > 0)) {
+    return usageError(io, "notebooks", `--timeout must be a positive number of seconds, got '${values.timeout}'`);
+  }
   let names = await listNotebookSources();
   if (values.only?.length) {
     const unknown = values.only.filter((n) => !names.includes(n));
@@ -212,12 +225,6 @@ async function main(args: string[]): Promise<number> {
     console.log(problems.length ? `${problems.length} problem(s)` : `${names.length} notebooks up to date`);
     return problems.length ? 1 : 0;
   }
-  if (command !== "run") throw new Error(`unknown command "${command}"\n${HELP}`);
-  if (values.profile !== "smoke" && values.profile !== "full") {
-    throw new Error(`--profile must be smoke or full, got "${values.profile}"`);
-  }
-  const timeout = Number(values.timeout);
-  if (!(timeout > 0)) throw new Error(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
   const stale = (await Promise.all(names.map((n) => staleness(n)))).flat();
   if (stale.length) throw new Error(stale.join("\n"));
   const outDir = values.out ?? await Deno.makeTempDir({ prefix: "notebooks_" });

@@ -9,10 +9,10 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "./command_args.ts";
 import { buildSiteReport, findChromium, inspectPage, readVegaScripts, renderPage } from "../lib/site/mod.ts";
 
-const HELP = `Usage: deno task report [options]
+const HELP = `usage: deno task report [options]
   --results DIR      folder of run folders (default results/)
   --out FILE         page to write (default <results>/index.html)
   --check            load the page in headless Chromium; fail on console errors, exceptions or network requests
@@ -20,20 +20,18 @@ const HELP = `Usage: deno task report [options]
 `;
 
 async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
+  const parsed = parseCommandArgs(args, {
+    name: "report",
+    help: HELP,
     options: {
       results: { type: "string", default: new URL("../results", import.meta.url).pathname },
       out: { type: "string" },
       check: { type: "boolean", default: false },
       screenshot: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
     },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  }, { log: console.log, error: console.error });
+  if (parsed.exit !== undefined) return parsed.exit;
+  const values = parsed.values;
   const resultsDir = values.results!.replace(/\/+$/, "");
   const out = values.out ?? `${resultsDir}/index.html`;
   const report = await buildSiteReport(resultsDir);

@@ -15,6 +15,8 @@ Timing follows lib/backend/native/model_bench.ts `timeIt`: `warmup` untimed call
 least `min_seconds / repeats` seconds each (at least one, at most `max_iters` calls) and the median window.
 
 Prints one JSON line: name, version, threads, train_img_s, infer_fps, infer_batch_img_s, params, priors and more.
+`--check DIR` instead loads our TF.js weights into this network and prints how far its outputs are from ours on
+our input (lib/bench/peers.ts `checkTorchNetwork` writes DIR), which shows the two networks are the same function.
 Exits with status 2 and a message on stderr when the network does not have the expected parameter or prior count.
 """
 import argparse
@@ -168,6 +170,74 @@ def time_it(fn, min_seconds, repeats, warmup, max_iters):
     return median, [s[0], s[-1]]
 
 
+def load_tfjs_weights(model, entries, blob):
+    """Copies TF.js weights (name, shape, offset into the float32 blob) into the network: HWIO kernels to OIHW,
+    depthwise [3, 3, C, 1] to [C, 1, 3, 3], by layer name (t1_cb3, t3_dcb1, b2_conv1, b4_loc_conv1...)."""
+    stage_of = {"t1_cb": 0, "t2_cb": 1, "t3_dcb": 2, "t4_dcb": 3}
+    bb_part = {"conv1": "a1", "conv2": "a2", "conv3": "c"}
+    done = 0
+    for e in entries:
+        layer, weight = e["name"].split("/")
+        data = blob[e["offset"]:e["offset"] + math.prod(e["shape"])].reshape(e["shape"])
+        if layer.startswith("t"):
+            prefix = layer.rstrip("0123456789")
+            block = model.stages[stage_of[prefix]][int(layer[len(prefix):]) - 1]
+            if weight == "kernel":
+                target = block.conv.weight
+            elif weight == "depthwise_kernel":
+                target = block.dw.weight
+            elif weight == "pointwise_kernel":
+                target = block.pw.weight
+            else:
+                bn_name, field = weight.split("_", 1) if weight.startswith("bn") else ("bn", weight)
+                bnm = getattr(block, bn_name)
+                target = {"gamma": bnm.weight, "beta": bnm.bias, "moving_mean": bnm.running_mean,
+                          "moving_variance": bnm.running_var}[field]
+        else:
+            k = int(layer[1]) - 1
+            part = layer.split("_", 1)[1]
+            conv = (model.cls[k] if part == "cls_conv1" else model.loc[k] if part == "loc_conv1"
+                    else getattr(model.branches[k], bb_part[part]))
+            target = conv.weight if weight == "kernel" else conv.bias
+        if weight == "depthwise_kernel":
+            data = data.permute(2, 3, 0, 1)
+        elif data.dim() == 4:
+            data = data.permute(3, 2, 0, 1)
+        if tuple(target.shape) != tuple(data.shape):
+            raise ValueError(f"{e['name']}: shape {tuple(data.shape)} does not fit {tuple(target.shape)}")
+        with torch.no_grad():
+            target.copy_(data)
+        done += 1
+    return done
+
+
+def check(a):
+    """--check DIR: our weights, an NHWC input and our outputs (DIR/check.json + .bin files); prints the largest
+    differences of this network's outputs (inference mode) from ours."""
+    meta = json.load(open(f"{a.check}/check.json"))
+    read = lambda name: torch.frombuffer(bytearray(open(f"{a.check}/{name}", "rb").read()), dtype=torch.float32)
+    model = SSDv2()
+    n = load_tfjs_weights(model, meta["weights"], read("weights.bin"))
+    expected = sum(1 for _ in model.parameters()) + 2 * sum(1 for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+    if n != expected:
+        print(f"torch_ssdv2.py: {n} weight tensors given, the network has {expected}", file=sys.stderr)
+        return 2
+    x = read("input.bin").reshape(meta["input_shape"]).permute(0, 3, 1, 2).contiguous()
+    model.eval()
+    with torch.inference_mode():
+        logits, offsets = model(x)
+    want_l = read("logits.bin").reshape(logits.shape)
+    want_o = read("offsets.bin").reshape(offsets.shape)
+    print(json.dumps({
+        "weights_loaded": n,
+        "logits_max_abs_diff": float((logits - want_l).abs().max()),
+        "offsets_max_abs_diff": float((offsets - want_o).abs().max()),
+        "logits_max_abs": float(want_l.abs().max()),
+        "offsets_max_abs": float(want_o.abs().max()),
+    }))
+    return 0
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, required=True)
@@ -184,7 +254,10 @@ def main(argv):
     ap.add_argument("--expect-params", type=int, help="fail unless the network has this many weights")
     ap.add_argument("--expect-priors", type=int, help="fail unless the outputs have this many priors")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--check", metavar="DIR", help="compare this network's outputs with ours on our weights, then exit")
     a = ap.parse_args(argv)
+    if a.check:
+        return check(a)
     for name in ["threads", "batch", "infer_batch", "repeats", "max_iters"]:
         if getattr(a, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be a positive integer")

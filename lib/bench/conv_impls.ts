@@ -82,7 +82,11 @@ export function networkConvs(model: tf.LayersModel, batch: number): NetworkConv[
       const pInfo = tf.backend_util.computeConv2DInfo(dInfo.outShape, pw, 1, 1, 0);
       out.push({ layer: `${layer.name}/pw`, params: convParams(pInfo, 1), firstLayer: false });
     } else if (cls === "Conv2D" || cls === "DepthwiseConv2D") {
-      const cfg = layer.getConfig() as { strides: number[]; padding: "same" | "valid"; dilationRate: number[] | number };
+      const cfg = layer.getConfig() as {
+        strides: number[];
+        padding: "same" | "valid";
+        dilationRate: number[] | number;
+      };
       const x = inputShape(layer, batch);
       const depthwise = cls === "DepthwiseConv2D";
       const k = kernelShape(layer, depthwise ? "depthwise_kernel" : "kernel");

@@ -103,8 +103,10 @@ export async function benchLoop(options: LoopBenchOptions): Promise<LoopBench> {
         `${total} steps of ${t.batchSize} need ${need}`,
     );
   }
-  say(`loop: ${total} steps of ${t.batchSize} (${t.batchSize / t.microBatch} x ${t.microBatch}) on ` +
-    `${data.provenance.description}, backend ${tf.getBackend()}`);
+  say(
+    `loop: ${total} steps of ${t.batchSize} (${t.batchSize / t.microBatch} x ${t.microBatch}) on ` +
+      `${data.provenance.description}, backend ${tf.getBackend()}`,
+  );
   const { model, priors } = await defaultDetectorFactory(config.model, { seed: config.seed });
   const runDir = await Deno.makeTempDir({ prefix: "bench_loop_" });
   const clock = new StepClock(say);

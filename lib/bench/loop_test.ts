@@ -24,7 +24,14 @@ Deno.test("benchLoop: the trainer on real loader batches, timed in windows of op
     await generateDataset(dir, { seed: 4, train: 12, val: 1 });
     const before = tf.memory().numTensors;
     const lines: string[] = [];
-    const r = await benchLoop({ config: CONFIG, data: dir, warmupSteps: 1, steps: 1, repeats: 2, log: (l) => lines.push(l) });
+    const r = await benchLoop({
+      config: CONFIG,
+      data: dir,
+      warmupSteps: 1,
+      steps: 1,
+      repeats: 2,
+      log: (l) => lines.push(l),
+    });
     assert.equal(tf.memory().numTensors, before, "tensors left behind");
     assert.equal(r.windows_img_s.length, 2);
     for (const w of r.windows_img_s) assert.ok(w > 0 && Number.isFinite(w), `window ${w}`);

@@ -11,6 +11,7 @@
  * benchmark still reports everything else.
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
 import { fileURLToPath } from "node:url";
 import { buildOnnxModel } from "../export/onnx.ts";
 import { detectorSource } from "../export/source.ts";
@@ -221,5 +222,69 @@ export async function runOrtPeer(options: OrtPeerOptions): Promise<PeerRun> {
     };
   } finally {
     await session.release();
+  }
+}
+
+/** How far the PyTorch network's outputs are from ours with our weights copied in (inference mode). */
+export interface TorchCheck {
+  weightsLoaded: number;
+  /** max |torch - ours| over the logits, and max |ours| (the scale it compares with). */
+  logitsMaxAbsDiff: number;
+  logitsMaxAbs: number;
+  offsetsMaxAbsDiff: number;
+  offsetsMaxAbs: number;
+}
+
+/**
+ * Runs our `detector` on `input` (NHWC, on the active backend), hands its weights, the input and the outputs to
+ * the PyTorch script's `--check`, and returns the differences it reports: near float32 rounding when the two
+ * networks compute the same function (layer order, padding, activations, concatenation and flattening order).
+ * Throws with the script's message when it fails.
+ */
+export async function checkTorchNetwork(
+  detector: Detector,
+  input: Float32Array,
+  options: { python?: string; script?: string } = {},
+): Promise<TorchCheck> {
+  const [, h, w, c] = detector.model.inputs[0].shape as number[];
+  const n = input.length / (h * w * c);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`lib/bench/peers.ts: input of ${input.length} values is not N x ${h} x ${w} x ${c}`);
+  const [logits, offsets] = tf.tidy(() =>
+    (detector.model.predict(tf.tensor4d(input, [n, h, w, c])) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array)
+  );
+  const dir = await Deno.makeTempDir({ prefix: "torch_check_" });
+  try {
+    const entries: { name: string; shape: number[]; offset: number }[] = [];
+    let size = 0;
+    for (const v of detector.model.weights) {
+      entries.push({ name: v.name, shape: v.shape as number[], offset: size });
+      size += tf.util.sizeFromShape(v.shape as number[]);
+    }
+    const blob = new Float32Array(size);
+    detector.model.weights.forEach((v, i) => blob.set(v.read().dataSync() as Float32Array, entries[i].offset));
+    const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    await Deno.writeFile(`${dir}/weights.bin`, bytes(blob));
+    await Deno.writeFile(`${dir}/input.bin`, bytes(input));
+    await Deno.writeFile(`${dir}/logits.bin`, bytes(logits));
+    await Deno.writeFile(`${dir}/offsets.bin`, bytes(offsets));
+    await Deno.writeTextFile(`${dir}/check.json`, JSON.stringify({ weights: entries, input_shape: [n, h, w, c] }));
+    const script = options.script ?? TORCH_SCRIPT;
+    const out = await new Deno.Command(options.python ?? DEFAULT_PYTHON, {
+      args: [script, "--threads", "1", "--check", dir],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    if (!out.success) throw new Error(`${script} --check failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+    const j = JSON.parse(stdout.trim().split("\n").pop()!);
+    return {
+      weightsLoaded: j.weights_loaded,
+      logitsMaxAbsDiff: j.logits_max_abs_diff,
+      logitsMaxAbs: j.logits_max_abs,
+      offsetsMaxAbsDiff: j.offsets_max_abs_diff,
+      offsetsMaxAbs: j.offsets_max_abs,
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 }

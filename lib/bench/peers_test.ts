@@ -38,7 +38,7 @@ Deno.test("runTorchPeer: a missing python or torch gives null and the reason, no
   assert.match(noPython.reason!, /\/nonexistent\/python3 not found \(apt-get install -y python3-torch\)/);
   const dir = await Deno.makeTempDir({ prefix: "peers_test_" });
   try {
-    await Deno.writeTextFile(`${dir}/no_torch.py`, 'raise ModuleNotFoundError("No module named \'torch\'")\n');
+    await Deno.writeTextFile(`${dir}/no_torch.py`, "raise ModuleNotFoundError(\"No module named 'torch'\")\n");
     await Deno.writeTextFile(`${dir}/fails.py`, 'import sys\nprint("bad things", file=sys.stderr)\nsys.exit(3)\n');
     const noTorch = await runTorchPeer({ ...common, python: "python3", script: `${dir}/no_torch.py` });
     assert.equal(noTorch.result, null);
@@ -69,10 +69,22 @@ Deno.test({
     assert.equal(r.detail.batch, TINY.batch);
     for (const v of [r.train_img_s!, r.infer_fps, r.infer_batch_img_s]) assert.ok(v > 0 && Number.isFinite(v), `${v}`);
     // The script refuses a network that is not ours.
-    const wrong = await runTorchPeer({ threads: 1, protocol: TINY, expectParams: params + 1, expectPriors: P, inputSize });
+    const wrong = await runTorchPeer({
+      threads: 1,
+      protocol: TINY,
+      expectParams: params + 1,
+      expectPriors: P,
+      inputSize,
+    });
     assert.equal(wrong.result, null);
     assert.match(wrong.reason!, new RegExp(`has ${params} weights, ours ${params + 1}`));
-    const wrongP = await runTorchPeer({ threads: 1, protocol: TINY, expectParams: params, expectPriors: 4420, inputSize });
+    const wrongP = await runTorchPeer({
+      threads: 1,
+      protocol: TINY,
+      expectParams: params,
+      expectPriors: 4420,
+      inputSize,
+    });
     assert.match(wrongP.reason!, new RegExp(`64x96 gives ${P} priors, ours 4420`));
     assert.ok(TORCH_SCRIPT.endsWith("bench/peers/torch_ssdv2.py"));
   },
@@ -85,7 +97,12 @@ Deno.test("runTorchPeer: the 240x320 network has 4420 priors and our exact weigh
   const params = summarizeModel(d.model).totalParams;
   d.model.dispose();
   // maxIters 1 and no warm-up: one call per figure, enough to check the counts at the real input size.
-  const protocol: BenchProtocol = { ...TINY, minSeconds: 0, maxIters: 1, warmup: { train: 0, infer: 0, inferBatch: 0 } };
+  const protocol: BenchProtocol = {
+    ...TINY,
+    minSeconds: 0,
+    maxIters: 1,
+    warmup: { train: 0, infer: 0, inferBatch: 0 },
+  };
   const run = await runTorchPeer({ threads: 1, protocol, expectParams: params, expectPriors: 4420 });
   assert.equal(run.reason, null);
   assert.equal(run.result!.detail.params, 1043286);

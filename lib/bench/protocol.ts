@@ -53,7 +53,9 @@ export function checkProtocol(p: BenchProtocol): BenchProtocol {
     ["maxIters", p.maxIters],
   ];
   for (const [k, v] of ints) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`lib/bench/protocol.ts: ${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1) {
+      throw new Error(`lib/bench/protocol.ts: ${k} must be a positive integer, got ${v}`);
+    }
   }
   for (const [k, v] of Object.entries(p.warmup)) {
     if (!Number.isInteger(v) || v < 0) throw new Error(`lib/bench/protocol.ts: warmup.${k} must be an integer >= 0`);

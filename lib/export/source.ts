@@ -14,7 +14,7 @@ import { generatePriors, type PriorConfig, type PriorReading } from "../detect/p
 import { buildDetector, type Detector, type TrunkName } from "../model/detector.ts";
 import { DEFAULT_CONFIG, readRunConfig, type RunConfig } from "../runs/config.ts";
 import { readWeights } from "../runs/files.ts";
-import { setModelWeights } from "../train/checkpoint.ts";
+import { setModelWeights } from "../model/weights.ts";
 import { CLASS_NAMES } from "../types.ts";
 
 /** The decoding settings of the run's evaluation (lib/detect decodeDetections' options). */

@@ -18,7 +18,8 @@ import { type Box, CLASS_NAMES, type Detection, INPUT_HEIGHT, INPUT_WIDTH } from
 import { decodeDetections, toPixelDetections } from "../detect/mod.ts";
 import { imageInfo, loadImage, normalize } from "../data/image.ts";
 import { buildDetector } from "../model/mod.ts";
-import { exists, type NamedArray, readJson, readWeights, writeWeights } from "../runs/files.ts";
+import { modelWeights, setModelWeights } from "../model/weights.ts";
+import { exists, readJson, readWeights, writeWeights } from "../runs/files.ts";
 import { readRunConfig, resolveConfig, type RunConfig, upgradeRunConfig } from "../runs/config.ts";
 import { type BackendChoice, type BackendInfo, setupBackend } from "../backend/mod.ts";
 
@@ -343,34 +344,6 @@ export function detectorFromModel(
   };
 }
 
-/**
- * Sets a model's weights from plain arrays, matched by position and checked shape by shape (tfjs numbers layer names
- * per process, so names do not match across processes). `source` names the file in errors.
- */
-function assignWeights(model: tf.LayersModel, weights: NamedArray[], source: string): void {
-  const vars = model.weights;
-  if (vars.length !== weights.length) {
-    throw new Error(
-      `${source}: holds ${weights.length} weights, the model has ${vars.length} (different architecture?)`,
-    );
-  }
-  vars.forEach((v, i) => {
-    const want = v.shape as number[];
-    const got = weights[i].shape;
-    if (want.length !== got.length || want.some((d, k) => d !== got[k])) {
-      throw new Error(
-        `${source}: weight ${i} (${weights[i].name}) has shape [${got}], model's ${v.name} has [${want}]`,
-      );
-    }
-  });
-  const tensors = weights.map((w) => tf.tensor(w.data, w.shape, "float32"));
-  try {
-    model.setWeights(tensors);
-  } finally {
-    tf.dispose(tensors);
-  }
-}
-
 /** Builds the model `config.model` describes and loads the weights of the folder `weightsDir` into it. */
 async function buildWithWeights(
   config: RunConfig,
@@ -380,7 +353,7 @@ async function buildWithWeights(
   const weights = await readWeights(weightsDir);
   const bundle = await buildDetector(config.model, { seed: config.seed });
   try {
-    assignWeights(bundle.model, weights.weights, `${weightsDir}/model.json`);
+    setModelWeights(bundle.model, weights.weights, { source: `${weightsDir}/model.json` });
   } catch (e) {
     bundle.model.dispose();
     throw e;
@@ -409,12 +382,7 @@ export async function saveModelFolder(
   metadata: { model: RunConfig["model"] } & Record<string, unknown>,
 ): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  // A copy: some backends hand out their own buffer.
-  const weights: NamedArray[] = model.weights.map((w) => ({
-    name: w.name,
-    shape: w.shape as number[],
-    data: (w.read().dataSync() as Float32Array).slice(),
-  }));
+  const weights = modelWeights(model);
   let topology: unknown = null;
   try {
     topology = model.toJSON(undefined, false);

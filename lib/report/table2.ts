@@ -256,3 +256,42 @@ export function table2ChartSpec(rows: readonly Table2Row[], options: { dataLabel
     ],
   };
 }
+
+/** One row of the prior-coverage table (lib/detect priorCoverageTable). */
+export interface CoverageRow {
+  branches: number;
+  reading: string;
+  total: number;
+  covered: number;
+  share: number | null;
+  meanBestIou: number | null;
+  iouThreshold: number;
+}
+
+/**
+ * The prior-coverage table: per reading and branches kept, the share of ground-truth faces that have some prior at
+ * IoU >= the matching threshold (the others get only their forced best-prior match).
+ */
+export function coverageTable(rows: readonly CoverageRow[], dataLabel: string): PlainTable {
+  const sorted = [...rows].sort((a, b) => a.reading.localeCompare(b.reading) || a.branches - b.branches);
+  const r = (x: number | null, d: number) => (x === null ? null : Number(x.toFixed(d)));
+  return {
+    title: `Prior coverage: faces with a prior at IoU >= ${
+      rows[0]?.iouThreshold ?? 0.45
+    }, by reading and branches kept`,
+    columns: ["reading", "branches", "faces", "covered", "share_pct", "mean_best_iou"],
+    rows: sorted.map((
+      x,
+    ) => [
+      x.reading,
+      x.branches,
+      x.total,
+      x.covered,
+      r(x.share === null ? null : x.share * 100, 1),
+      r(x.meanBestIou, 3),
+    ]),
+    notes: [
+      `Computed by lib/detect priorCoverageTable from the ground-truth boxes of ${dataLabel}, at the 320x240 model input.`,
+    ],
+  };
+}

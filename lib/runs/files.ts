@@ -8,12 +8,8 @@
  * @module
  */
 
-/** One weight as plain data: its name (informative), shape and float32 values. */
-export interface NamedArray {
-  name: string;
-  shape: number[];
-  data: Float32Array;
-}
+import type { NamedArray } from "../model/weights.ts";
+export type { NamedArray };
 
 function tempName(path: string): string {
   const slash = path.lastIndexOf("/");

@@ -55,7 +55,6 @@ export function withResumedSession(p: Provenance, session: ResumedSession): Prov
 }
 
 // Building and loading detectors moved to lib/inference; re-exported for callers of lib/train.
-export { defaultDetectorFactory, type DetectorBundle, type DetectorFactory, loadRunModel } from "../inference/mod.ts";
 
 /** The loaded backend, as recorded in provenance. */
 export interface BackendRecord {

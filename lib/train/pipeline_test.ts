@@ -6,14 +6,8 @@ import { readCheckpointIndex } from "./checkpoint.ts";
 import { loadConfig } from "../runs/config.ts";
 import { readJson } from "../runs/files.ts";
 import { Progress } from "./log.ts";
-import {
-  type DetectorFactory,
-  evaluateRun,
-  loadRunData,
-  loadRunModel,
-  runExperiment,
-  withResumedSession,
-} from "./pipeline.ts";
+import { evaluateRun, loadRunData, runExperiment, withResumedSession } from "./pipeline.ts";
+import { type DetectorFactory, loadRunModel } from "../inference/mod.ts";
 import { createRunDir, missingRunFiles, type Provenance } from "../runs/run.ts";
 
 // Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.

@@ -15,7 +15,17 @@ import {
   trainingChartSpec,
   writeTable,
 } from "../report/mod.ts";
-import { table2ChartSpec, table2Files, table2Rows, type Table2Run } from "../report/table2.ts";
+import {
+  coverageTable,
+  plainCsv,
+  plainMarkdown,
+  table2ChartSpec,
+  table2Files,
+  table2Rows,
+  type Table2Run,
+} from "../report/table2.ts";
+import { priorCoverageTable } from "../detect/coverage.ts";
+import { scanSplit } from "../data/dataset.ts";
 import { dataLabelOf } from "../report/summary.ts";
 import { readRunConfig } from "../runs/config.ts";
 import { readProvenance } from "../runs/run.ts";
@@ -94,6 +104,17 @@ export async function readTable2Run(runDir: string, options: { relativeTo?: stri
   };
 }
 
+/** Writes `<outDir>/prior_coverage.{csv,md}` for a data folder's split; returns the two paths. */
+export async function writeCoverageTable(root: string, split: string, outDir: string): Promise<string[]> {
+  const { records } = await scanSplit(root, split);
+  const boxes = records.flatMap((r) => r.boxes.filter((_, i) => !r.difficult[i]));
+  const t = coverageTable(priorCoverageTable(boxes), `${root.split("/").pop()}/${split} (${boxes.length} faces)`);
+  await Deno.mkdir(outDir, { recursive: true });
+  await Deno.writeTextFile(`${outDir}/prior_coverage.csv`, plainCsv(t));
+  await Deno.writeTextFile(`${outDir}/prior_coverage.md`, plainMarkdown(t));
+  return [`${outDir}/prior_coverage.csv`, `${outDir}/prior_coverage.md`];
+}
+
 /**
  * Writes `<outDir>/table2.{csv,md}` and its chart from ablation run folders: only finished runs that report their
  * last epoch are rows; the others are listed below the table.
@@ -117,7 +138,17 @@ export async function writeAblationReport(
   await Deno.writeTextFile(`${outDir}/table2.csv`, files.csv);
   await Deno.writeTextFile(`${outDir}/table2.md`, files.md);
   const c = await saveChart(table2ChartSpec(table2Rows(runs), { dataLabel }), `${outDir}/table2_chart`);
-  return [`${outDir}/table2.csv`, `${outDir}/table2.md`, c.svg, c.png];
+  const written = [`${outDir}/table2.csv`, `${outDir}/table2.md`, c.svg, c.png];
+  // The coverage of the data the runs were trained on: the same whether a run is finished or not.
+  for (const d of runDirs) {
+    if (!(await exists(`${d}/provenance.json`))) continue;
+    const p = await readProvenance(d);
+    if (p.data.label === "real" && (await exists(p.data.root))) {
+      written.push(...await writeCoverageTable(p.data.root, (await readRunConfig(d)).data.valSplit, outDir));
+      break;
+    }
+  }
+  return written;
 }
 
 /** Writes `<outDir>/backbones.{csv,md}` and its chart for backbone runs. */

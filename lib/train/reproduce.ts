@@ -5,13 +5,14 @@
  * @module
  */
 import { OBJECT_CLASSES } from "../types.ts";
-import { prChartSpec, saveChart } from "../report/charts.ts";
+import { bySizeChartSpec, prChartSpec, saveChart } from "../report/charts.ts";
+import { bySizeTable, writeTable } from "../report/tables.ts";
 import { dataLabelOf } from "../report/summary.ts";
 import { table2ChartSpec, table2Files, table2Rows, type Table2Run } from "../report/table2.ts";
 import { exists, readJson, writeJsonAtomic } from "../runs/files.ts";
 import { cpuInfo } from "../runs/run.ts";
 import { collectRuns } from "./grid.ts";
-import { readTable2Run } from "./reports.ts";
+import { readTable2Run, writeCoverageTable } from "./reports.ts";
 import { dataNameOf, evaluateRunOn, writeRunEvaluation } from "./run_evaluation.ts";
 
 /** Options of {@link reproduceTable2}. */
@@ -134,6 +135,20 @@ export async function reproduceTable2(options: ReproduceOptions): Promise<Reprod
         await writeRunEvaluation(dir, e);
         log(`reproduce: recorded ${e.label} in ${rel(e.dir)} (no earlier evaluation to compare with)`);
       }
+      const stem = `${info.reading}-${info.branches}-seed${info.seed}${role === "table" ? "" : "-valselected"}`;
+      const bySize = e.evaluation.result.bySize;
+      if (bySize) {
+        const label = `${dataLabelOf(e.data.label, e.evaluation.speed.images)}, ${e.label}`;
+        const t = await writeTable(
+          await bySizeTable(bySize, { title: `AP and recall by face size, ${stem}`, dataLabel: label }),
+          `${options.outDir}/by_size_${stem}_${e.label}`,
+        );
+        const c = await saveChart(
+          bySizeChartSpec(bySize, { dataLabel: label }),
+          `${options.outDir}/by_size_${stem}_${e.label}`,
+        );
+        files.push(t.csv, t.md, c.svg, c.png);
+      }
       if (e.own) {
         ownMap = map;
         ownAp = ap;
@@ -171,6 +186,7 @@ export async function reproduceTable2(options: ReproduceOptions): Promise<Reprod
   await Deno.writeTextFile(`${options.outDir}/table2.md`, t.md);
   const chart = await saveChart(table2ChartSpec(table2Rows(tableRuns)), `${options.outDir}/table2_chart`);
   files.unshift(`${options.outDir}/table2.csv`, `${options.outDir}/table2.md`, chart.svg, chart.png);
+  if (options.data) files.push(...await writeCoverageTable(options.data, "val", options.outDir));
   await writeJsonAtomic(`${options.outDir}/reproduce.json`, {
     date: new Date().toISOString(),
     cpu: cpuInfo(),

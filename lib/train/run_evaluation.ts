@@ -11,7 +11,8 @@ import { readRunConfig, type RunConfig } from "../runs/config.ts";
 import { exists, readJson } from "../runs/files.ts";
 import { type DataProvenance, readProvenance, writeProvenance } from "../runs/run.ts";
 import { evalOptionsOf, evaluateModel, type ModelEvaluation } from "./evaluate.ts";
-import { loadRunModel, setupBackendFor, writeEvaluation } from "./pipeline.ts";
+import { setupBackendFor, writeEvaluation } from "./pipeline.ts";
+import { loadRunModel } from "../inference/mod.ts";
 
 /** Options of {@link evaluateRunOn}. */
 export interface RunEvaluationOptions {

@@ -14,7 +14,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Box } from "../types.ts";
 import { Rng } from "../util/rng.ts";
-import { loadCheckpoint, type LoopState, modelWeights, saveCheckpoint, setModelWeights } from "./checkpoint.ts";
+import { loadCheckpoint, type LoopState, saveCheckpoint } from "./checkpoint.ts";
+import { modelWeights, setModelWeights } from "../model/weights.ts";
 import type { RunConfig } from "../runs/config.ts";
 import { writeWeights } from "../runs/files.ts";
 import { EpochLog, type EpochLogRow, Progress } from "./log.ts";
