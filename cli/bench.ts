@@ -38,10 +38,16 @@ import {
   syntheticBatch,
   trainStep,
 } from "../lib/backend/native/mod.ts";
-import { type ConvImpls, convImplCounts, formatConvImpls } from "../lib/bench/conv_impls.ts";
+import { convImplCounts, type ConvImpls, formatConvImpls } from "../lib/bench/conv_impls.ts";
 import { benchLoop, type LoopBench } from "../lib/bench/loop.ts";
 import { type PeerRun, runOrtPeer, runTorchPeer } from "../lib/bench/peers.ts";
-import { type BenchProtocol, checkProtocol, DEFAULT_PROTOCOL, QUICK_PROTOCOL, timingOf } from "../lib/bench/protocol.ts";
+import {
+  type BenchProtocol,
+  checkProtocol,
+  DEFAULT_PROTOCOL,
+  QUICK_PROTOCOL,
+  timingOf,
+} from "../lib/bench/protocol.ts";
 import { buildDetector, summarizeModel } from "../lib/model/mod.ts";
 import { loadConfig } from "../lib/runs/config.ts";
 import { cpuInfo } from "../lib/runs/run.ts";
@@ -182,8 +188,10 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
   const trainFlops = 3 * inferFlops;
   const model = `ssdv2 4-branch 240x320 (${totalParams} params, ${(totalMacs / 1e9).toFixed(3)} GMACs/image)`;
   const { batch, inferBatch } = protocol;
-  say(`bench: ${model}; training batch ${batch}, inference batch 1 and ${inferBatch}; ` +
-    `${protocol.repeats} window(s) sharing ${protocol.minSeconds} s per figure`);
+  say(
+    `bench: ${model}; training batch ${batch}, inference batch 1 and ${inferBatch}; ` +
+      `${protocol.repeats} window(s) sharing ${protocol.minSeconds} s per figure`,
+  );
 
   const addon = nativeAddon();
   let convImpls: Record<string, ReturnType<typeof implsJson>> | null = null;
@@ -253,7 +261,11 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
         repeats: loopRepeats,
         log: say,
       });
-      loop = { ...r, bench_train_img_s: loopBackend.train_img_s, loop_over_bench: r.loop_img_s / loopBackend.train_img_s };
+      loop = {
+        ...r,
+        bench_train_img_s: loopBackend.train_img_s,
+        loop_over_bench: r.loop_img_s / loopBackend.train_img_s,
+      };
     }
   } finally {
     tf.dispose([data.x, data.labels, data.offsets, x1, xb]);
@@ -289,7 +301,9 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
   } else {
     const pct = (gf: number) => `${gf.toFixed(1)} GFLOP/s (${((100 * gf) / peak.gflops).toFixed(1)}% of peak)`;
     const line = (name: string, train: number | null, fps: number | null, rate: number | null) =>
-      `${name.padEnd(20)} train ${train === null ? "n/a" : `${train.toFixed(2)} img/s = ${pct((train * trainFlops) / 1e9)}`}; ` +
+      `${name.padEnd(20)} train ${
+        train === null ? "n/a" : `${train.toFixed(2)} img/s = ${pct((train * trainFlops) / 1e9)}`
+      }; ` +
       `infer b1 ${fps === null ? "n/a" : `${fps.toFixed(1)} FPS = ${pct((fps * inferFlops) / 1e9)}`}; ` +
       `infer b${inferBatch} ${rate === null ? "n/a" : `${rate.toFixed(1)} img/s = ${pct((rate * inferFlops) / 1e9)}`}`;
     for (const r of results) io.log(line(r.backend, r.train_img_s, r.infer_fps, r.infer_batch_img_s));
@@ -301,13 +315,17 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
     }
     const x = (q: number | null) => (q === null ? "n/a" : `${q.toFixed(2)}x`);
     for (const q of ratios) {
-      io.log(`${q.ours} / ${q.peer}: train ${x(q.train)}, infer b1 ${x(q.infer_fps)}, infer b${inferBatch} ` +
-        x(q.infer_batch));
+      io.log(
+        `${q.ours} / ${q.peer}: train ${x(q.train)}, infer b1 ${x(q.infer_fps)}, infer b${inferBatch} ` +
+          x(q.infer_batch),
+      );
     }
     if (loop) {
       io.log(
         `loop (${loop.backend}, ${loop.batchSize} as ${loop.batchSize / loop.microBatch} x ${loop.microBatch}, ` +
-          `${loop.data.label} data, augmentation ${loop.augment ? "on" : "off"}): ${loop.loop_img_s.toFixed(2)} img/s ` +
+          `${loop.data.label} data, augmentation ${loop.augment ? "on" : "off"}): ${
+            loop.loop_img_s.toFixed(2)
+          } img/s ` +
           `= ${x(loop.loop_over_bench)} the bench's training figure (${loop.bench_train_img_s.toFixed(2)} img/s)`,
       );
     }

@@ -248,7 +248,9 @@ export async function checkTorchNetwork(
 ): Promise<TorchCheck> {
   const [, h, w, c] = detector.model.inputs[0].shape as number[];
   const n = input.length / (h * w * c);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`lib/bench/peers.ts: input of ${input.length} values is not N x ${h} x ${w} x ${c}`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`lib/bench/peers.ts: input of ${input.length} values is not N x ${h} x ${w} x ${c}`);
+  }
   const [logits, offsets] = tf.tidy(() =>
     (detector.model.predict(tf.tensor4d(input, [n, h, w, c])) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array)
   );

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { buildDetector, summarizeModel } from "../model/mod.ts";
-import { DEFAULT_PYTHON, parseTorchOutput, runOrtPeer, runTorchPeer, TORCH_SCRIPT } from "./peers.ts";
+import { randomizeNormalization } from "../export/testing.ts";
+import {
+  checkTorchNetwork,
+  DEFAULT_PYTHON,
+  parseTorchOutput,
+  runOrtPeer,
+  runTorchPeer,
+  TORCH_SCRIPT,
+} from "./peers.ts";
 import { type BenchProtocol, QUICK_PROTOCOL } from "./protocol.ts";
 
 await tf.setBackend("cpu");
@@ -107,6 +115,28 @@ Deno.test("runTorchPeer: the 240x320 network has 4420 priors and our exact weigh
   assert.equal(run.reason, null);
   assert.equal(run.result!.detail.params, 1043286);
   assert.equal(run.result!.detail.priors, 4420);
+});
+
+Deno.test({
+  name: "checkTorchNetwork: with our weights the PyTorch network computes our outputs (float32 rounding apart)",
+  ignore: !hasTorch,
+  async fn() {
+    const d = buildDetector({ trunk: "ssdv2", branches: 4, inputSize: [64, 96], seed: 3 });
+    try {
+      // Non-trivial BN statistics, so a BN in the wrong place or with the wrong epsilon shows.
+      randomizeNormalization(d.model, 5);
+      const input = new Float32Array(2 * 64 * 96 * 3).map((_, i) => Math.sin(i * 0.71) * 0.5);
+      const before = tf.memory().numTensors;
+      const r = await checkTorchNetwork(d, input);
+      assert.equal(tf.memory().numTensors, before);
+      assert.equal(r.weightsLoaded, d.model.weights.length);
+      assert.ok(r.logitsMaxAbs > 0.1 && r.offsetsMaxAbs > 0.1, JSON.stringify(r));
+      assert.ok(r.logitsMaxAbsDiff <= 1e-4 * r.logitsMaxAbs, JSON.stringify(r));
+      assert.ok(r.offsetsMaxAbsDiff <= 1e-4 * r.offsetsMaxAbs, JSON.stringify(r));
+    } finally {
+      d.model.dispose();
+    }
+  },
 });
 
 Deno.test("runOrtPeer: ONNX Runtime inference on our exported detector, no training figure", async () => {

@@ -55,7 +55,7 @@ export function generatePriors(config) {
       }
     }
   });
-  if (config.clip) for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, out[i]));
+  if (config.clip) { for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, out[i])); }
   return out;
 }
 
@@ -227,9 +227,10 @@ export function withoutExifOrientation(bytes) {
       const end = Math.min(pos + 2 + len, bytes.length);
       const little = bytes[tiff] === 0x49;
       const u16 = (/** @type {number} */ o) => little ? bytes[o] | (bytes[o + 1] << 8) : (bytes[o] << 8) | bytes[o + 1];
-      const u32 = (/** @type {number} */ o) => little
-        ? (bytes[o] | (bytes[o + 1] << 8) | (bytes[o + 2] << 16)) + bytes[o + 3] * 16777216
-        : bytes[o] * 16777216 + ((bytes[o + 1] << 16) | (bytes[o + 2] << 8) | bytes[o + 3]);
+      const u32 = (/** @type {number} */ o) =>
+        little
+          ? (bytes[o] | (bytes[o + 1] << 8) | (bytes[o + 2] << 16)) + bytes[o + 3] * 16777216
+          : bytes[o] * 16777216 + ((bytes[o + 1] << 16) | (bytes[o + 2] << 8) | bytes[o + 3]);
       if (tiff + 8 > end) return bytes;
       const ifd = tiff + u32(tiff + 4);
       if (ifd + 2 > end) return bytes;
@@ -315,6 +316,9 @@ export function modelPixels(rgba, width, height, inWidth, inHeight, shrinkOnLoad
 // ---------------------------------------------------------------------------------------------------------------
 // The page.
 
+/** Browser globals, typed loosely so that Deno type-checks this module without the DOM library. */
+const web = /** @type {any} */ (globalThis);
+
 /** The order in which backends are tried; `?backend=NAME` in the page URL asks for one. */
 const BACKENDS = ["webgl", "wasm", "cpu"];
 
@@ -341,9 +345,12 @@ async function chooseBackend(tf, wanted) {
   throw new Error(`none of the backends ${wanted.join(", ")} could start`);
 }
 
-/** @param {string} id */
+/**
+ * @param {string} id
+ * @returns {any}
+ */
 function $(id) {
-  const el = document.getElementById(id);
+  const el = web.document.getElementById(id);
   if (!el) throw new Error(`demo.js: index.html has no element #${id}`);
   return el;
 }
@@ -359,8 +366,8 @@ async function start() {
   try {
     if (!tf) throw new Error("vendor/tf.min.js did not load");
     tf.env().set("PROD", true);
-    if (tf.wasm) tf.wasm.setWasmPaths(new URL("vendor/", location.href).href);
-    const asked = new URLSearchParams(location.search).get("backend");
+    if (tf.wasm) tf.wasm.setWasmPaths(new URL("vendor/", web.location.href).href);
+    const asked = new URLSearchParams(web.location.search).get("backend");
     const backend = await chooseBackend(tf, asked ? [asked] : BACKENDS);
     $("backend").textContent = backend;
 
@@ -372,7 +379,9 @@ async function start() {
     }
     const priors = generatePriors(meta.priors);
     if (priors.length / 4 !== meta.priors.count) {
-      throw new Error(`the prior config gives ${priors.length / 4} priors, the model was exported with ${meta.priors.count}`);
+      throw new Error(
+        `the prior config gives ${priors.length / 4} priors, the model was exported with ${meta.priors.count}`,
+      );
     }
     const [, inH, inW] = meta.input.shape;
     const o = meta.origin ?? {};
@@ -396,12 +405,10 @@ async function start() {
     /** @param {Uint8Array} bytes */
     async function decodeBytes(bytes) {
       const blob = new Blob([/** @type {BlobPart} */ (withoutExifOrientation(bytes))]);
-      const bitmap = await createImageBitmap(blob, { premultiplyAlpha: "none", colorSpaceConversion: "default" });
+      const bitmap = await web.createImageBitmap(blob, { premultiplyAlpha: "none", colorSpaceConversion: "default" });
       const { width, height } = bitmap;
-      const canvas = new OffscreenCanvas(width, height);
-      const ctx = /** @type {OffscreenCanvasRenderingContext2D} */ (canvas.getContext("2d", {
-        willReadFrequently: true,
-      }));
+      const canvas = new web.OffscreenCanvas(width, height);
+      const ctx = canvas.getContext("2d", { willReadFrequently: true });
       // sharp flattens transparency onto black before resizing.
       ctx.fillStyle = "#000";
       ctx.fillRect(0, 0, width, height);
@@ -449,15 +456,15 @@ async function start() {
 
     /**
      * @param {string} name
-     * @param {{ bitmap: ImageBitmap, width: number, height: number, shrink: number }} img
+     * @param {{ bitmap: any, width: number, height: number, shrink: number }} img
      * @param {PixelDetection[]} dets
      * @param {{ prep: number, model: number, decode: number }} ms
      */
     function show(name, img, dets, ms) {
-      const canvas = /** @type {HTMLCanvasElement} */ ($("view"));
+      const canvas = $("view");
       canvas.width = img.width;
       canvas.height = img.height;
-      const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+      const ctx = canvas.getContext("2d");
       ctx.drawImage(img.bitmap, 0, 0);
       const stroke = Math.max(2, Math.round(Math.min(img.width, img.height) / 200));
       const font = Math.max(12, Math.round(Math.min(img.width, img.height) / 30));
@@ -487,10 +494,10 @@ async function start() {
       const body = $("detections");
       body.replaceChildren();
       dets.forEach((d, i) => {
-        const tr = document.createElement("tr");
+        const tr = web.document.createElement("tr");
         const cells = [String(i + 1), d.class, d.score.toFixed(3), ...d.box.map((v) => v.toFixed(1))];
         for (const [k, text] of cells.entries()) {
-          const td = document.createElement("td");
+          const td = web.document.createElement("td");
           td.textContent = text;
           if (k === 1) td.style.color = COLOURS[/** @type {"face" | "face_mask"} */ (d.class)] ?? "";
           tr.append(td);
@@ -502,7 +509,7 @@ async function start() {
         `${dets.filter((d) => d.class === "face").length} face`;
     }
 
-    /** @param {File} file */
+    /** @param {{ name: string, arrayBuffer: () => Promise<ArrayBuffer> }} file */
     async function detectFile(file) {
       try {
         status.textContent = `detecting on ${file.name} ...`;
@@ -513,24 +520,24 @@ async function start() {
       }
     }
 
-    const picker = /** @type {HTMLInputElement} */ ($("file"));
+    const picker = $("file");
     picker.addEventListener("change", () => {
       if (picker.files?.[0]) detectFile(picker.files[0]);
     });
     const drop = $("drop");
-    drop.addEventListener("dragover", (ev) => {
+    drop.addEventListener("dragover", (/** @type {any} */ ev) => {
       ev.preventDefault();
       drop.classList.add("over");
     });
     drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-    drop.addEventListener("drop", (ev) => {
+    drop.addEventListener("drop", (/** @type {any} */ ev) => {
       ev.preventDefault();
       drop.classList.remove("over");
       const file = ev.dataTransfer?.files?.[0];
       if (file) detectFile(file);
     });
 
-    const w = /** @type {any} */ (window);
+    const w = web;
     /** @param {string} url */
     w.detectImageUrl = async (url) => detectBytes(await fetchBytes(url), url.slice(url.lastIndexOf("/") + 1));
     /** @param {string} url */
@@ -544,12 +551,12 @@ async function start() {
     };
     w.demoBackend = backend;
     status.textContent = "ready: pick or drop an image";
-    document.body.dataset.ready = backend;
+    web.document.body.dataset.ready = backend;
   } catch (e) {
     status.textContent = `error: ${e instanceof Error ? e.message : e}`;
     console.error(e);
-    document.body.dataset.ready = "error";
+    web.document.body.dataset.ready = "error";
   }
 }
 
-if (typeof document !== "undefined") start();
+if (typeof web.document !== "undefined") start();

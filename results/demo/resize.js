@@ -23,33 +23,54 @@ const INTERPOLATE_SCALE = 1 << INTERPOLATE_SHIFT;
 const HALF = INTERPOLATE_SCALE >> 1;
 const GAP = 2.0; // vips_resize's default reducing gap
 
-/** C `rint` in the default rounding mode: halves go to the even neighbour. */
+/**
+ * @typedef {{ data: Uint8Array, width: number, height: number, bands: number }} Img
+ * Interleaved 8-bit pixels.
+ */
+
+/**
+ * C `rint` in the default rounding mode: halves go to the even neighbour.
+ * @param {number} x
+ */
 function rint(x) {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : r;
 }
 
-/** `VIPS_ROUND_UINT`. */
+/**
+ * `VIPS_ROUND_UINT`.
+ * @param {number} x
+ */
 function roundUint(x) {
   return Math.trunc(x + 0.5);
 }
 
-/** `VIPS_ROUND_INT`. */
+/**
+ * `VIPS_ROUND_INT`.
+ * @param {number} x
+ */
 function roundInt(x) {
   return x > 0 ? Math.trunc(x + 0.5) : -Math.trunc(0.5 - x);
 }
 
+/** @param {number} x */
 function sinc(x) {
   if (x === 0) return 1;
   const y = x * Math.PI;
   return Math.sin(y) / y;
 }
 
+/** @param {number} x */
 function lanczos3(x) {
   return x >= -3 && x <= 3 ? sinc(x) * sinc(x / 3) : 0;
 }
 
-/** libvips' reduce masks: `TRANSFORM_SCALE + 1` phases of `n` 12-bit taps (truncated like C's `(short)`). */
+/**
+ * libvips' reduce masks: `TRANSFORM_SCALE + 1` phases of `n` 12-bit taps (truncated like C's `(short)`).
+ * @param {number} n
+ * @param {number} shrink
+ * @returns {Int32Array[]}
+ */
 function reduceMasks(n, shrink) {
   const masks = [];
   for (let t = 0; t <= TRANSFORM_SCALE; t++) {
@@ -69,17 +90,30 @@ function reduceMasks(n, shrink) {
   return masks;
 }
 
-/** The mask phase of a sub-pixel position, as libvips rounds it. */
+/**
+ * The mask phase of a sub-pixel position, as libvips rounds it.
+ * @param {number} pos
+ */
 function phase(pos) {
   const s = Math.trunc(pos * TRANSFORM_SCALE * 2);
   return ((s & (TRANSFORM_SCALE * 2 - 1)) + 1) >> 1;
 }
 
+/**
+ * @param {number} v
+ * @param {number} lo
+ * @param {number} hi
+ */
 function clamp(v, lo, hi) {
   return v < lo ? lo : v > hi ? hi : v;
 }
 
-/** `vips_shrinkv(n, ceil: true)`: box average of `n` rows, the last rows repeated to fill the final box. */
+/**
+ * `vips_shrinkv(n, ceil: true)`: box average of `n` rows, the last rows repeated to fill the final box.
+ * @param {Img} img
+ * @param {number} n
+ * @returns {Img}
+ */
 function shrinkv(img, n) {
   const { data, width, height, bands } = img;
   const outH = Math.ceil(height / n);
@@ -99,7 +133,12 @@ function shrinkv(img, n) {
   return { data: out, width, height: outH, bands };
 }
 
-/** `vips_shrinkh(n, ceil: true)`. */
+/**
+ * `vips_shrinkh(n, ceil: true)`.
+ * @param {Img} img
+ * @param {number} n
+ * @returns {Img}
+ */
 function shrinkh(img, n) {
   const { data, width, height, bands } = img;
   const outW = Math.ceil(width / n);
@@ -118,7 +157,12 @@ function shrinkh(img, n) {
   return { data: out, width: outW, height, bands };
 }
 
-/** `vips_reducev(vshrink, kernel: lanczos3, gap: 2)`. */
+/**
+ * `vips_reducev(vshrink, kernel: lanczos3, gap: 2)`.
+ * @param {Img} img
+ * @param {number} vshrink
+ * @returns {Img}
+ */
 function reducev(img, vshrink) {
   const outH = roundUint(img.height / vshrink);
   let extra = outH * vshrink - img.height;
@@ -153,7 +197,12 @@ function reducev(img, vshrink) {
   return { data: out, width, height: outH, bands };
 }
 
-/** `vips_reduceh(hshrink, kernel: lanczos3, gap: 2)`. */
+/**
+ * `vips_reduceh(hshrink, kernel: lanczos3, gap: 2)`.
+ * @param {Img} img
+ * @param {number} hshrink
+ * @returns {Img}
+ */
 function reduceh(img, hshrink) {
   const outW = roundUint(img.width / hshrink);
   let extra = outW * hshrink - img.width;
@@ -213,7 +262,13 @@ const CATMULL = (() => {
   return table;
 })();
 
-/** `vips_affine([a, 0, 0, d], interpolate: bicubic, idx: 0.5, idy: 0.5, extend: copy)`, the upsizing step. */
+/**
+ * `vips_affine([a, 0, 0, d], interpolate: bicubic, idx: 0.5, idy: 0.5, extend: copy)`, the upsizing step.
+ * @param {Img} img
+ * @param {number} a horizontal scale
+ * @param {number} d vertical scale
+ * @returns {Img}
+ */
 function affine(img, a, d) {
   const { data, width, height, bands } = img;
   const det = a * d;
@@ -224,8 +279,8 @@ function affine(img, a, d) {
   const outH = roundInt(d * height);
   // The input is embedded with a 2-pixel copied border (window offset 1 plus 1); positions below are in that
   // embedded frame, hence the -2 when reading.
-  const px = (e) => clamp(e - 2, 0, width - 1);
-  const py = (e) => clamp(e - 2, 0, height - 1);
+  const px = (/** @type {number} */ e) => clamp(e - 2, 0, width - 1);
+  const py = (/** @type {number} */ e) => clamp(e - 2, 0, height - 1);
   const out = new Uint8Array(outW * outH * bands);
   const xs = [];
   let ix = 0.5 + 1; // ia * 0 - (idx - 1) + window offset
@@ -274,6 +329,7 @@ export function resizeFill(data, width, height, bands, outWidth, outHeight) {
   if (data.length !== width * height * bands) {
     throw new Error(`resize.js: ${data.length} values for a ${width}x${height}x${bands} image`);
   }
+  /** @type {Img} */
   let img = { data: Uint8Array.from(data), width, height, bands };
   // sharp: hshrink = width / targetWidth, then image.resize(1 / hshrink, { vscale: 1 / vshrink }).
   const hshrink = width / outWidth;
