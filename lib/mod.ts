@@ -1,18 +1,67 @@
 /**
- * SSDv2 face-mask detection in TypeScript: the public API of the library.
+ * SSDv2 face-mask detection in TypeScript: the library's public surface, what a user of it needs and nothing else.
+ * Each area keeps its full API in its own `mod.ts` (lib/data/mod.ts, lib/detect/mod.ts, ...) for those who build on
+ * the plumbing.
  *
- * Each area also has its own `mod.ts` (lib/data/mod.ts, lib/model/mod.ts, ...); notebooks and commands may import
- * either this file or the area they need.
+ * Detect faces with and without masks using a trained run:
+ * ```ts
+ * import { loadDetector } from "./lib/mod.ts";
+ * const detector = await loadDetector("results/ablation/branches-4-20261129-122037");
+ * const detections = await detector.detect("photo.jpg", { minScore: 0.5 });
+ * for (const d of detections) console.log(d.class, d.score.toFixed(2), d.box); // box in the photo's pixels
+ * detector.dispose();
+ * ```
+ *
+ * Train a config, evaluate it elsewhere, read Table 2:
+ * ```ts
+ * import { evaluateRunOn, loadConfig, readTable2Run, runExperiment } from "./lib/mod.ts";
+ * const run = await runExperiment(await loadConfig("experiments/ablation/carry-1.json"));
+ * await evaluateRunOn(run.runDir, { data: "../aizoo-val1497", split: "val" }); // into <run>/eval/aizoo-val1497-val
+ * console.log(await readTable2Run(run.runDir));
+ * ```
  * @module
  */
-export * from "./types.ts";
-export * from "./util/rng.ts";
-export * from "./backend/mod.ts";
-export * from "./data/mod.ts";
-export * from "./detect/mod.ts";
-export * from "./loss/mod.ts";
-export * from "./model/mod.ts";
-export * from "./metrics/mod.ts";
-export * from "./report/mod.ts";
-export * from "./runs/mod.ts";
-export * from "./train/mod.ts";
+
+// Classes, boxes and the model input.
+export { type Box, CLASS_NAMES, type Detection, INPUT_HEIGHT, INPUT_WIDTH, OBJECT_CLASSES } from "./types.ts";
+
+// The tfjs backend (tfjs-node, native oneDNN, wasm, cpu; every run records which one ran).
+export { setupBackend } from "./backend/mod.ts";
+
+// Data: find it, scan a split, generate a synthetic set in the same layout.
+export { generateDataset, resolveData, scanSplit } from "./data/mod.ts";
+
+// Priors (both readings of the ablation), decoding and prior coverage.
+export { decodeDetections, generatePriors, PRIOR_READINGS, slicePriorConfig, SSDV2_PRIORS } from "./detect/mod.ts";
+export { priorCoverageTable } from "./detect/coverage.ts";
+
+// Models.
+export { buildDetector, summarizeModel, TRUNKS } from "./model/mod.ts";
+
+// Loss.
+export { multiboxLoss } from "./loss/mod.ts";
+
+// Metrics: VOC/COCO AP, operating points, confusion matrix, AP by face size.
+export { apBySize, confusionMatrix, evaluate, operatingPoints } from "./metrics/mod.ts";
+
+// Inference: load a trained run or model folder and detect.
+export { type ImageInput, loadDetector, type LoadedDetector } from "./inference/mod.ts";
+
+// Portable models.
+export { exportOnnx } from "./export/onnx.ts";
+export { exportTfjs } from "./export/tfjs.ts";
+
+// Configs and run folders.
+export { loadConfig, readRunConfig, resolveConfig, type RunConfig } from "./runs/config.ts";
+export { readProvenance } from "./runs/run.ts";
+
+// Training and evaluation of configs, grids and the reproducibility check.
+export { runExperiment } from "./train/pipeline.ts";
+export { runGrid } from "./train/grid.ts";
+export { evaluateRunOn } from "./train/run_evaluation.ts";
+export { readTable2Run } from "./train/reports.ts";
+export { reproduceTable2 } from "./train/reproduce.ts";
+
+// Tables and charts.
+export { table2Rows } from "./report/table2.ts";
+export { prChartSpec, saveChart, trainingChartSpec } from "./report/charts.ts";
