@@ -259,7 +259,8 @@ export async function checkTorchNetwork(
     const entries: { name: string; shape: number[]; offset: number }[] = [];
     let size = 0;
     for (const v of detector.model.weights) {
-      entries.push({ name: v.name, shape: v.shape as number[], offset: size });
+      // originalName: `name` gains a suffix (kernel_2) when other models were built in this process before.
+      entries.push({ name: v.originalName, shape: v.shape as number[], offset: size });
       size += tf.util.sizeFromShape(v.shape as number[]);
     }
     const blob = new Float32Array(size);

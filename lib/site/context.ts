@@ -35,6 +35,15 @@ export interface ContextOptions {
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
+// The banner names the data folder, not its path: notebook outputs must not carry the paths of the machine that ran
+// them.
+const SOURCE_WORDS: Readonly<Record<string, string>> = {
+  flag: "from --data",
+  env: "from FACEMASK_DATA",
+  default: "data/aizoo-facemask",
+  generated: "generated",
+};
+
 /**
  * Resolves the profile, data and results folder. Under `full`, data comes from lib/data's `resolveData`
  * (`FACEMASK_DATA`, else `data/aizoo-facemask`); if only generated data is found, the banner says so loudly, as
@@ -50,7 +59,7 @@ export async function notebookContext(options: ContextOptions = {}): Promise<Not
     const root = await Deno.makeTempDir({ prefix: "notebook_smoke_" });
     await generateDataset(root, { seed, ...counts });
     const description = `GENERATED synthetic scenes (smoke profile: seed ${seed}, ${counts.train} train / ` +
-      `${counts.val} val images in ${root})`;
+      `${counts.val} val images in a temporary folder)`;
     return {
       profile,
       data: { root, source: "generated", generated: true, description },
@@ -62,6 +71,8 @@ export async function notebookContext(options: ContextOptions = {}): Promise<Not
   const banner = data.generated
     ? `profile full, but NO REAL DATA was found, so this uses ${data.description}. Set FACEMASK_DATA to the ` +
       "aizoo-facemask folder for real numbers."
-    : `profile full: ${data.description}.`;
+    : `profile full: data folder ${data.root.replace(/\/+$/, "").split("/").pop()} (${
+      SOURCE_WORDS[data.source] ?? data.source
+    }).`;
   return { profile, data, resultsDir, banner };
 }

@@ -220,9 +220,10 @@ export class Progress {
     const t = this.#now();
     const e = this.#epoch;
     if (!e || e.epoch !== f.epoch || f.step < e.step) this.#epoch = { epoch: f.epoch, t0: t, s0: f.step, step: f.step };
-    else {
+    else if (f.step > e.step) {
+      // Measured when a step completes: the updates between (one per micro-batch) would count a step's time twice.
       e.step = f.step;
-      if (f.step > e.s0 && t > e.t0) this.#msPerStep = (t - e.t0) / (f.step - e.s0);
+      if (t > e.t0) this.#msPerStep = (t - e.t0) / (f.step - e.s0);
     }
     const ms = this.#msPerStep;
     const left = Math.max(0, f.steps - f.step);

@@ -160,3 +160,17 @@ Deno.test("Progress.task: an onProgress callback with rate and ETA from its crea
     "evaluating val [######....] 96/160 images 16.0 images/s ETA 4s\n",
   ]);
 });
+
+Deno.test("Progress: the rate is measured when a step completes, not at every micro-batch update", () => {
+  const out: string[] = [];
+  let t = 0;
+  const p = new Progress({ tty: false, write: (s) => out.push(s), intervalMs: 0, now: () => t });
+  // Two micro-batches a step, 500 ms each: a step takes 1 s.
+  for (const [step, time] of [[0, 0], [1, 500], [1, 1000], [2, 1500], [2, 2000], [3, 2500]]) {
+    t = time;
+    p.update({ ...FIELDS, epochs: 1, epoch: 1, step, steps: 10 });
+  }
+  const etas = out.map((s) => /ETA (\S+)/.exec(s)![1]);
+  // 1 step in 500 ms at the first completed step (9 left: 4.5 s), then 2 in 1.5 s and 3 in 2.5 s: the mean rate.
+  assert.deepEqual(etas, ["--", "5s", "5s", "6s", "6s", "6s"]);
+});

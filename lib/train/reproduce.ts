@@ -5,6 +5,7 @@
  * @module
  */
 import { OBJECT_CLASSES } from "../types.ts";
+import type { BySizeResult } from "../metrics/types.ts";
 import { bySizeChartSpec, prChartSpec, saveChart } from "../report/charts.ts";
 import { bySizeTable, writeTable } from "../report/tables.ts";
 import { dataLabelOf } from "../report/summary.ts";
@@ -49,6 +50,8 @@ export interface ReproducedRun {
     diffPoints: number | null;
     images: number;
     seconds: number;
+    /** AP and recall by face size at the model input (lib/metrics apBySize), when image sizes were known. */
+    bySize: BySizeResult | null;
   }[];
 }
 
@@ -121,6 +124,7 @@ export async function reproduceTable2(options: ReproduceOptions): Promise<Reprod
         diffPoints: diff,
         images: e.evaluation.speed.images,
         seconds: (performance.now() - t0) / 1000,
+        bySize: e.evaluation.result.bySize ?? null,
       });
       const pct = (x: number | null) => (x === null ? "n/a" : (x * 100).toFixed(2));
       log(

@@ -360,169 +360,200 @@ function fmtMs(ms) {
   return ms < 10 ? ms.toFixed(1) : ms.toFixed(0);
 }
 
-async function start() {
-  const tf = /** @type {any} */ (globalThis).tf;
+/**
+ * @typedef {{ tf: any, model: any, meta: any, priors: Float32Array, inW: number, inH: number }} Loaded
+ * The loaded model and what decoding needs.
+ */
+
+/** @param {string} url */
+async function fetchBytes(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/**
+ * Decodes image bytes at full size to RGBA (EXIF orientation ignored, transparency flattened onto black, as sharp
+ * does) and tells whether sharp would shrink this JPEG on load.
+ * @param {Loaded} m
+ * @param {Uint8Array} bytes
+ */
+async function decodeBytes(m, bytes) {
+  const blob = new Blob([/** @type {BlobPart} */ (withoutExifOrientation(bytes))]);
+  const bitmap = await web.createImageBitmap(blob, { premultiplyAlpha: "none", colorSpaceConversion: "default" });
+  const { width, height } = bitmap;
+  const canvas = new web.OffscreenCanvas(width, height);
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, width, height);
+  ctx.drawImage(bitmap, 0, 0);
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  const isJpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
+  const shrink = isJpeg ? jpegShrinkOnLoad(width, height, m.inW, m.inH) : 1;
+  return { bitmap, width, height, rgba, shrink };
+}
+
+/**
+ * Runs the detector on image bytes, draws the result on the page and returns the detections shown.
+ * @param {Loaded} m
+ * @param {Uint8Array} bytes
+ * @param {string} name
+ * @returns {Promise<PixelDetection[]>}
+ */
+async function detectBytes(m, bytes, name) {
+  const { tf, model, meta, priors, inW, inH } = m;
+  const t0 = performance.now();
+  const img = await decodeBytes(m, bytes);
+  const pixels = modelPixels(img.rgba, img.width, img.height, inW, inH, img.shrink);
+  const input = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) input[i] = pixels[i] / 255 - 0.5;
+  const t1 = performance.now();
+  const [logitsT, offsetsT] = tf.tidy(() => model.predict(tf.tensor4d(input, [1, inH, inW, 3])));
+  let logits, offsets;
+  try {
+    logits = await logitsT.data();
+    offsets = await offsetsT.data();
+  } finally {
+    tf.dispose([logitsT, offsetsT]);
+  }
+  const t2 = performance.now();
+  const normalised = decodeDetections(logits, offsets, priors, meta.eval, meta.variances);
+  const dets = toPixelDetections(normalised, img.width, img.height, meta.classNames, DEFAULT_MIN_SCORE);
+  const t3 = performance.now();
+  show(name, img, dets, { prep: t1 - t0, model: t2 - t1, decode: t3 - t2 });
+  img.bitmap.close();
+  return dets;
+}
+
+/**
+ * Draws the image with its boxes, the timing and the table of detections.
+ * @param {string} name
+ * @param {{ bitmap: any, width: number, height: number, shrink: number }} img
+ * @param {PixelDetection[]} dets
+ * @param {{ prep: number, model: number, decode: number }} ms
+ */
+function show(name, img, dets, ms) {
+  // Drawn at display size (640 to 960 px wide), so that labels stay legible on small and large images alike.
+  const scale = Math.min(960, Math.max(640, img.width)) / img.width;
+  const canvas = $("view");
+  canvas.width = Math.round(img.width * scale);
+  canvas.height = Math.round(img.height * scale);
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(img.bitmap, 0, 0, canvas.width, canvas.height);
+  const font = 14;
+  ctx.lineWidth = 3;
+  ctx.font = `600 ${font}px sans-serif`;
+  for (const d of dets) {
+    const [x1, y1, x2, y2] = d.box.map((v) => v * scale);
+    const colour = colourOf(d.class);
+    ctx.strokeStyle = colour;
+    ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
+    const text = `${d.class} ${(d.score * 100).toFixed(0)}%`;
+    const tw = ctx.measureText(text).width + 8;
+    const th = font + 6;
+    // Above the box when there is room, else inside its top edge; never past the right edge.
+    const tx = Math.max(0, Math.min(x1 - 1.5, canvas.width - tw));
+    const ty = y1 >= th ? y1 - th : y1;
+    ctx.fillStyle = colour;
+    ctx.fillRect(tx, ty, tw, th);
+    ctx.fillStyle = "#fff";
+    ctx.fillText(text, tx + 4, ty + font);
+  }
+  $("image-name").textContent = `${name} (${img.width}x${img.height})`;
+  const total = ms.prep + ms.model + ms.decode;
+  $("time").textContent = `${fmtMs(total)} ms per image (decode + resize ${fmtMs(ms.prep)}, model ` +
+    `${fmtMs(ms.model)}, boxes + NMS ${fmtMs(ms.decode)})`;
+  $("note").textContent = img.shrink > 1
+    ? `This JPEG is at least 3x the model input on both axes: deno task detect decodes it at 1/${img.shrink} ` +
+      "scale inside libjpeg, which a browser cannot do, so its scores can differ slightly from these."
+    : "";
+  const body = $("detections");
+  body.replaceChildren();
+  dets.forEach((d, i) => {
+    const tr = web.document.createElement("tr");
+    const cells = [String(i + 1), d.class, d.score.toFixed(3), ...d.box.map((v) => v.toFixed(1))];
+    for (const [k, text] of cells.entries()) {
+      const td = web.document.createElement("td");
+      td.textContent = text;
+      if (k === 1) td.style.color = colourOf(d.class);
+      tr.append(td);
+    }
+    body.append(tr);
+  });
+  $("count").textContent = `${dets.length} detection${dets.length === 1 ? "" : "s"}: ` +
+    `${dets.filter((d) => d.class === "face_mask").length} face_mask, ` +
+    `${dets.filter((d) => d.class === "face").length} face`;
+}
+
+/** @param {string} name */
+function colourOf(name) {
+  return name === "face_mask" ? COLOURS.face_mask : name === "face" ? COLOURS.face : "#ffff00";
+}
+
+/**
+ * @param {Loaded} m
+ * @param {{ name: string, arrayBuffer: () => Promise<ArrayBuffer> }} file
+ */
+async function detectFile(m, file) {
   const status = $("status");
   try {
-    if (!tf) throw new Error("vendor/tf.min.js did not load");
-    tf.env().set("PROD", true);
-    if (tf.wasm) tf.wasm.setWasmPaths(new URL("vendor/", web.location.href).href);
-    const asked = new URLSearchParams(web.location.search).get("backend");
-    const backend = await chooseBackend(tf, asked ? [asked] : BACKENDS);
-    $("backend").textContent = backend;
+    status.textContent = `detecting on ${file.name} ...`;
+    await detectBytes(m, new Uint8Array(await file.arrayBuffer()), file.name);
+    status.textContent = "ready: pick or drop another image";
+  } catch (e) {
+    status.textContent = `${file.name}: ${e instanceof Error ? e.message : e}`;
+    console.error(e);
+  }
+}
 
-    status.textContent = "loading the model ...";
-    const model = await tf.loadLayersModel("model/model.json");
-    const meta = model.getUserDefinedMetadata();
-    if (!meta || meta.format !== "ssdv2-ts detector") {
-      throw new Error("model/model.json has no ssdv2-ts metadata (export it with deno task export --format tfjs)");
-    }
-    const priors = generatePriors(meta.priors);
-    if (priors.length / 4 !== meta.priors.count) {
-      throw new Error(
-        `the prior config gives ${priors.length / 4} priors, the model was exported with ${meta.priors.count}`,
-      );
-    }
-    const [, inH, inW] = meta.input.shape;
-    const o = meta.origin ?? {};
-    $("weights").textContent = `${o.name ?? "?"} (${o.run ?? "?"}), epoch ${o.epoch ?? "?"}` +
-      (o.which === "best"
-        ? `: the epoch selected on validation (val mAP ${Number(o.valMap).toFixed(4)}, measured on the split it ` +
-          "was selected on), not the last epoch"
-        : "");
-    $("settings").textContent = `input ${inW}x${inH}, ${meta.priors.count} priors, score > ` +
-      `${meta.eval.scoreThreshold}, NMS IoU ${meta.eval.nmsIou}, top ${meta.eval.topK}; shown: score >= ` +
-      `${DEFAULT_MIN_SCORE}`;
+/** Loads TF.js' backend and the model, fills in what the page says about them. */
+async function load() {
+  const tf = web.tf;
+  if (!tf) throw new Error("vendor/tf.min.js did not load");
+  tf.env().set("PROD", true);
+  if (tf.wasm) tf.wasm.setWasmPaths(new URL("vendor/", web.location.href).href);
+  const asked = new URLSearchParams(web.location.search).get("backend");
+  const backend = await chooseBackend(tf, asked ? [asked] : BACKENDS);
+  $("backend").textContent = backend;
+  $("status").textContent = "loading the model ...";
+  const model = await tf.loadLayersModel("model/model.json");
+  const meta = model.getUserDefinedMetadata();
+  if (!meta || meta.format !== "ssdv2-ts detector") {
+    throw new Error("model/model.json has no ssdv2-ts metadata (export it with deno task export --format tfjs)");
+  }
+  const priors = generatePriors(meta.priors);
+  if (priors.length / 4 !== meta.priors.count) {
+    throw new Error(
+      `the prior config gives ${priors.length / 4} priors, the model was exported with ${meta.priors.count}`,
+    );
+  }
+  const [, inH, inW] = meta.input.shape;
+  const o = meta.origin ?? {};
+  $("weights").textContent = `${o.name ?? "?"} (${o.run ?? "?"}), epoch ${o.epoch ?? "?"}` +
+    (o.which === "best"
+      ? `: the epoch selected on validation (val mAP ${Number(o.valMap).toFixed(4)}, measured on the split it ` +
+        "was selected on), not the last epoch"
+      : "");
+  $("settings").textContent = `input ${inW}x${inH}, ${meta.priors.count} priors, score > ` +
+    `${meta.eval.scoreThreshold}, NMS IoU ${meta.eval.nmsIou}, top ${meta.eval.topK}; shown: score >= ` +
+    `${DEFAULT_MIN_SCORE}`;
+  // The first run compiles shaders / sets up kernels; it is kept out of the per-image time.
+  const t0 = performance.now();
+  tf.tidy(() => {
+    for (const t of model.predict(tf.zeros([1, inH, inW, 3]))) t.dataSync();
+  });
+  $("warmup").textContent = `${fmtMs(performance.now() - t0)} ms`;
+  return { backend, loaded: /** @type {Loaded} */ ({ tf, model, meta, priors, inW, inH }) };
+}
 
-    // The first run compiles shaders / sets up kernels; keep it out of the per-image time.
-    const t0 = performance.now();
-    tf.tidy(() => {
-      const outs = model.predict(tf.zeros([1, inH, inW, 3]));
-      for (const t of outs) t.dataSync();
-    });
-    $("warmup").textContent = `${fmtMs(performance.now() - t0)} ms`;
-
-    /** @param {Uint8Array} bytes */
-    async function decodeBytes(bytes) {
-      const blob = new Blob([/** @type {BlobPart} */ (withoutExifOrientation(bytes))]);
-      const bitmap = await web.createImageBitmap(blob, { premultiplyAlpha: "none", colorSpaceConversion: "default" });
-      const { width, height } = bitmap;
-      const canvas = new web.OffscreenCanvas(width, height);
-      const ctx = canvas.getContext("2d", { willReadFrequently: true });
-      // sharp flattens transparency onto black before resizing.
-      ctx.fillStyle = "#000";
-      ctx.fillRect(0, 0, width, height);
-      ctx.drawImage(bitmap, 0, 0);
-      const rgba = ctx.getImageData(0, 0, width, height).data;
-      const isJpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
-      const shrink = isJpeg ? jpegShrinkOnLoad(width, height, inW, inH) : 1;
-      return { bitmap, width, height, rgba, shrink };
-    }
-
-    /** @param {string} url */
-    async function fetchBytes(url) {
-      const res = await fetch(url);
-      if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-      return new Uint8Array(await res.arrayBuffer());
-    }
-
-    /**
-     * @param {Uint8Array} bytes
-     * @param {string} name
-     */
-    async function detectBytes(bytes, name) {
-      const t0 = performance.now();
-      const img = await decodeBytes(bytes);
-      const pixels = modelPixels(img.rgba, img.width, img.height, inW, inH, img.shrink);
-      const input = new Float32Array(pixels.length);
-      for (let i = 0; i < pixels.length; i++) input[i] = pixels[i] / 255 - 0.5;
-      const t1 = performance.now();
-      const [logitsT, offsetsT] = tf.tidy(() => model.predict(tf.tensor4d(input, [1, inH, inW, 3])));
-      let logits, offsets;
-      try {
-        logits = await logitsT.data();
-        offsets = await offsetsT.data();
-      } finally {
-        tf.dispose([logitsT, offsetsT]);
-      }
-      const t2 = performance.now();
-      const normalised = decodeDetections(logits, offsets, priors, meta.eval, meta.variances);
-      const dets = toPixelDetections(normalised, img.width, img.height, meta.classNames, DEFAULT_MIN_SCORE);
-      const t3 = performance.now();
-      show(name, img, dets, { prep: t1 - t0, model: t2 - t1, decode: t3 - t2 });
-      img.bitmap.close();
-      return dets;
-    }
-
-    /**
-     * @param {string} name
-     * @param {{ bitmap: any, width: number, height: number, shrink: number }} img
-     * @param {PixelDetection[]} dets
-     * @param {{ prep: number, model: number, decode: number }} ms
-     */
-    function show(name, img, dets, ms) {
-      const canvas = $("view");
-      canvas.width = img.width;
-      canvas.height = img.height;
-      const ctx = canvas.getContext("2d");
-      ctx.drawImage(img.bitmap, 0, 0);
-      const stroke = Math.max(2, Math.round(Math.min(img.width, img.height) / 200));
-      const font = Math.max(12, Math.round(Math.min(img.width, img.height) / 30));
-      ctx.lineWidth = stroke;
-      ctx.font = `${font}px sans-serif`;
-      for (const d of dets) {
-        const [x1, y1, x2, y2] = d.box;
-        const colour = COLOURS[/** @type {"face" | "face_mask"} */ (d.class)] ?? "#ffff00";
-        ctx.strokeStyle = colour;
-        ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
-        const text = `${d.class} ${(d.score * 100).toFixed(0)}%`;
-        const tw = ctx.measureText(text).width;
-        const ty = y1 > font + 2 ? y1 - font - 2 : y2;
-        ctx.fillStyle = colour;
-        ctx.fillRect(x1 - stroke / 2, ty, tw + 6, font + 2);
-        ctx.fillStyle = "#fff";
-        ctx.fillText(text, x1 + 3, ty + font - 2);
-      }
-      $("image-name").textContent = `${name} (${img.width}x${img.height})`;
-      const total = ms.prep + ms.model + ms.decode;
-      $("time").textContent = `${fmtMs(total)} ms per image (decode + resize ${fmtMs(ms.prep)}, model ` +
-        `${fmtMs(ms.model)}, boxes + NMS ${fmtMs(ms.decode)})`;
-      $("note").textContent = img.shrink > 1
-        ? `This JPEG is at least 3x the model input on both axes: deno task detect decodes it at 1/${img.shrink} ` +
-          "scale inside libjpeg, which a browser cannot do, so its scores can differ slightly from these."
-        : "";
-      const body = $("detections");
-      body.replaceChildren();
-      dets.forEach((d, i) => {
-        const tr = web.document.createElement("tr");
-        const cells = [String(i + 1), d.class, d.score.toFixed(3), ...d.box.map((v) => v.toFixed(1))];
-        for (const [k, text] of cells.entries()) {
-          const td = web.document.createElement("td");
-          td.textContent = text;
-          if (k === 1) td.style.color = COLOURS[/** @type {"face" | "face_mask"} */ (d.class)] ?? "";
-          tr.append(td);
-        }
-        body.append(tr);
-      });
-      $("count").textContent = `${dets.length} detection${dets.length === 1 ? "" : "s"}: ` +
-        `${dets.filter((d) => d.class === "face_mask").length} face_mask, ` +
-        `${dets.filter((d) => d.class === "face").length} face`;
-    }
-
-    /** @param {{ name: string, arrayBuffer: () => Promise<ArrayBuffer> }} file */
-    async function detectFile(file) {
-      try {
-        status.textContent = `detecting on ${file.name} ...`;
-        await detectBytes(new Uint8Array(await file.arrayBuffer()), file.name);
-        status.textContent = "ready: pick or drop another image";
-      } catch (e) {
-        status.textContent = `${file.name}: ${e instanceof Error ? e.message : e}`;
-      }
-    }
-
+async function start() {
+  const status = $("status");
+  try {
+    const { backend, loaded: m } = await load();
     const picker = $("file");
     picker.addEventListener("change", () => {
-      if (picker.files?.[0]) detectFile(picker.files[0]);
+      if (picker.files?.[0]) detectFile(m, picker.files[0]);
     });
     const drop = $("drop");
     drop.addEventListener("dragover", (/** @type {any} */ ev) => {
@@ -534,22 +565,20 @@ async function start() {
       ev.preventDefault();
       drop.classList.remove("over");
       const file = ev.dataTransfer?.files?.[0];
-      if (file) detectFile(file);
+      if (file) detectFile(m, file);
     });
-
-    const w = web;
     /** @param {string} url */
-    w.detectImageUrl = async (url) => detectBytes(await fetchBytes(url), url.slice(url.lastIndexOf("/") + 1));
+    web.detectImageUrl = async (url) => detectBytes(m, await fetchBytes(url), url.slice(url.lastIndexOf("/") + 1));
     /** @param {string} url */
-    w.preprocessImageUrl = async (url) => {
-      const img = await decodeBytes(await fetchBytes(url));
+    web.preprocessImageUrl = async (url) => {
+      const img = await decodeBytes(m, await fetchBytes(url));
       img.bitmap.close();
-      const pixels = modelPixels(img.rgba, img.width, img.height, inW, inH, img.shrink);
+      const pixels = modelPixels(img.rgba, img.width, img.height, m.inW, m.inH, img.shrink);
       let s = "";
       for (let i = 0; i < pixels.length; i += 8192) s += String.fromCharCode(...pixels.subarray(i, i + 8192));
-      return { width: img.width, height: img.height, shrink: img.shrink, pixels: btoa(s) };
+      return { width: img.width, height: img.height, shrink: img.shrink, pixels: web.btoa(s) };
     };
-    w.demoBackend = backend;
+    web.demoBackend = backend;
     status.textContent = "ready: pick or drop an image";
     web.document.body.dataset.ready = backend;
   } catch (e) {
