@@ -165,9 +165,207 @@ export function stepsPerEpoch(config: RunConfig, numTrain: number): number {
   return Math.max(1, Math.ceil(numTrain / config.train.batchSize));
 }
 
+/** The loop's running state, shared by the step, the epoch and the finish. */
+interface Session {
+  config: RunConfig;
+  parts: TrainerParts;
+  vars: tf.Variable[];
+  optimizer: SgdOptimizer;
+  perEpoch: number;
+  microPerStep: number;
+  /** Priors P. */
+  numPriors: number;
+  step: number;
+  bestMetric: number | null;
+  bestEpoch: number | null;
+  lastGood: string | null;
+  firstStepLoss: number | null;
+  lastStepLoss: number | null;
+  sessionImages: number;
+  sessionSeconds: number;
+  log: (line: string) => void;
+  progress: Progress;
+}
+
+/** One micro-batch's loss parts and the gradient of its loss for every trainable variable, in `vars` order. */
+interface MicroBatchResult {
+  total: number;
+  cls: number;
+  loc: number;
+  grads: tf.Tensor[];
+}
+
+/** The step's first half: match the micro-batch's boxes to the priors, forward, loss and backward. */
+function microBatchGradients(s: Session, batch: TrainBatch): MicroBatchResult {
+  const { parts, config } = s;
+  const b = batch.ids.length;
+  const matched = parts.match(batch.boxes, batch.labels, {
+    priors: parts.priors,
+    iouThreshold: config.matching.iouThreshold,
+  });
+  let cls: tf.Scalar | null = null;
+  let loc: tf.Scalar | null = null;
+  const { value, grads } = tf.tidy(() => {
+    const x = tf.tensor(batch.images, [b, ...(parts.model.inputs[0].shape.slice(1) as number[])]);
+    const targetLabels = tf.tensor(matched.labels, [b, s.numPriors], "int32");
+    const targetOffsets = tf.tensor(matched.offsets, [b, s.numPriors, 4]);
+    return tf.variableGrads(() => {
+      const [logits, offsets] = parts.model.apply(x, { training: true }) as tf.Tensor[];
+      const lossParts = parts.loss({ logits, offsets }, { labels: targetLabels, offsets: targetOffsets });
+      cls = tf.keep(lossParts.cls);
+      loc = tf.keep(lossParts.loc);
+      return lossParts.total;
+    }, s.vars);
+  });
+  const out = {
+    total: value.dataSync()[0],
+    cls: (cls as tf.Scalar | null)?.dataSync()[0] ?? NaN,
+    loc: (loc as tf.Scalar | null)?.dataSync()[0] ?? NaN,
+    grads: s.vars.map((v) => grads[v.name]),
+  };
+  tf.dispose([value, cls as tf.Scalar | null, loc as tf.Scalar | null].filter((x): x is tf.Scalar => x !== null));
+  return out;
+}
+
+/**
+ * Gradients summed over the micro-batches of one optimizer step; {@link GradientSum.apply} takes their mean, so
+ * a last partial step (fewer micro-batches than a full batch) still gets the mean of what it saw.
+ */
+class GradientSum {
+  private acc: tf.Tensor[] | null = null;
+  count = 0;
+  loss = 0;
+  add(grads: tf.Tensor[], loss: number): void {
+    if (this.acc === null) this.acc = grads;
+    else {
+      const prev = this.acc;
+      this.acc = tf.tidy(() => prev.map((g, i) => g.add(grads[i])));
+      tf.dispose([...prev, ...grads]);
+    }
+    this.count++;
+    this.loss += loss;
+  }
+  /** Applies the mean gradient at `lr`; returns the step's mean loss (null when nothing was added). */
+  apply(optimizer: SgdOptimizer, lr: number): number | null {
+    if (!this.acc) return null;
+    const grads = this.acc;
+    const n = this.count;
+    const scaled = tf.tidy(() => grads.map((g) => g.div(n)));
+    optimizer.applyGradients(scaled, lr);
+    tf.dispose([...grads, ...scaled]);
+    const mean = this.loss / n;
+    this.acc = null;
+    this.count = 0;
+    this.loss = 0;
+    return mean;
+  }
+  dispose(): void {
+    if (this.acc) tf.dispose(this.acc);
+    this.acc = null;
+  }
+}
+
+/** What one epoch did, before validation. */
+interface EpochOutcome {
+  stepsInEpoch: number;
+  sums: { total: number; cls: number; loc: number; n: number };
+  images: number;
+  seconds: number;
+}
+
+/** One epoch: micro-batches drawn with `epochRng`, accumulated into optimizer steps; throws on a non-finite loss. */
+async function runEpoch(s: Session, epoch: number, epochRng: Rng): Promise<EpochOutcome> {
+  const t = s.config.train;
+  const schedule = { ...t, stepsPerEpoch: s.perEpoch };
+  const sums = { total: 0, cls: 0, loc: 0, n: 0 };
+  const acc = new GradientSum();
+  let images = 0;
+  let seconds = 0;
+  let stepInEpoch = 0;
+  let lr = learningRate(s.step, schedule);
+  const applyStep = () => {
+    const mean = acc.apply(s.optimizer, lr);
+    if (mean === null) return;
+    if (s.firstStepLoss === null) s.firstStepLoss = mean;
+    s.lastStepLoss = mean;
+    s.step++;
+    stepInEpoch++;
+    lr = learningRate(s.step, schedule);
+  };
+  try {
+    let t0 = performance.now();
+    for await (const batch of s.parts.batches(epochRng, epoch)) {
+      const b = batch.ids.length;
+      if (b === 0) continue;
+      const r = microBatchGradients(s, batch);
+      if (!Number.isFinite(r.total)) {
+        tf.dispose(r.grads);
+        const where = s.lastGood ? `the last good checkpoint is ${s.lastGood}` : "no checkpoint was written yet";
+        const msg = `loss is ${r.total} at epoch ${epoch}, step ${stepInEpoch + 1}/${s.perEpoch} ` +
+          `(images ${batch.ids.slice(0, 4).join(", ")}${b > 4 ? ", ..." : ""}); training stopped, ${where}`;
+        s.log(msg);
+        throw new NonFiniteLossError(msg, epoch, s.step, s.lastGood);
+      }
+      acc.add(r.grads, r.total);
+      sums.total += r.total * b;
+      sums.cls += r.cls * b;
+      sums.loc += r.loc * b;
+      sums.n += b;
+      images += b;
+      if (acc.count === s.microPerStep) applyStep();
+      const t1 = performance.now();
+      seconds += (t1 - t0) / 1000;
+      s.progress.update({
+        epoch,
+        epochs: t.epochs,
+        step: Math.min(stepInEpoch, s.perEpoch),
+        steps: s.perEpoch,
+        loss: r.total,
+        cls: r.cls,
+        loc: r.loc,
+        lr,
+        imgPerSec: images / Math.max(seconds, 1e-9),
+      });
+      if (stepInEpoch >= s.perEpoch) break;
+      t0 = performance.now();
+    }
+    if (acc.count > 0) {
+      const t1 = performance.now();
+      applyStep();
+      seconds += (performance.now() - t1) / 1000;
+    }
+  } finally {
+    acc.dispose();
+  }
+  return { stepsInEpoch: stepInEpoch, sums, images, seconds };
+}
+
+/**
+ * The finish: the run's result is its last epoch (no selection on the split it is reported on); the best epoch's
+ * weights are kept beside it only when asked, labelled as chosen on validation. Returns the kept folder.
+ */
+async function keepFinalWeights(s: Session, runDir: string, ckptDir: string): Promise<string | null> {
+  let modelDir: string | null = null;
+  const last = await loadCheckpoint(ckptDir, { which: "last" });
+  if (last) {
+    modelDir = `${runDir}/model`;
+    await writeKeptWeights(modelDir, last, "last", s.parts);
+    s.log(`kept the last epoch's weights (epoch ${last.state.epoch}) in ${modelDir}`);
+  }
+  const best = s.config.checkpoint.keepBest && s.bestEpoch !== null
+    ? await loadCheckpoint(ckptDir, { which: "best" })
+    : null;
+  if (best) {
+    await writeKeptWeights(`${runDir}/model_best`, best, "best", s.parts);
+    s.log(`kept the best-epoch weights (epoch ${best.state.epoch}, selected on validation) in ${runDir}/model_best`);
+  }
+  return modelDir;
+}
+
 /**
  * Trains `parts.model` as `options.config` says, writing checkpoints, `train_log.csv`, `train.log` and the kept
- * weights (`model/`) into `options.runDir`.
+ * weights (`model/`) into `options.runDir`: epochs of steps ({@link runEpoch}), validation every N epochs, a
+ * checkpoint after each, and the finish ({@link keepFinalWeights}).
  */
 export async function trainModel(parts: TrainerParts, options: TrainOptions): Promise<TrainResult> {
   const { config, runDir } = options;
@@ -183,147 +381,56 @@ export async function trainModel(parts: TrainerParts, options: TrainOptions): Pr
     options.onLog?.(line);
   };
   const vars = trainableVariables(parts.model);
-  const optimizer = new SgdOptimizer(vars, t);
   const rng = new Rng(config.seed);
   const epochLog = new EpochLog(`${runDir}/train_log.csv`);
-  const perEpoch = stepsPerEpoch(config, parts.numTrain);
-  const microPerStep = t.batchSize / t.microBatch;
-  const P = parts.priors.length / 4;
+  const s: Session = {
+    config,
+    parts,
+    vars,
+    optimizer: new SgdOptimizer(vars, t),
+    perEpoch: stepsPerEpoch(config, parts.numTrain),
+    microPerStep: t.batchSize / t.microBatch,
+    numPriors: parts.priors.length / 4,
+    step: 0,
+    bestMetric: null,
+    bestEpoch: null,
+    lastGood: null,
+    firstStepLoss: null,
+    lastStepLoss: null,
+    sessionImages: 0,
+    sessionSeconds: 0,
+    log,
+    progress,
+  };
   let startEpoch = 1;
-  let step = 0;
-  let bestMetric: number | null = null;
-  let bestEpoch: number | null = null;
-  let lastGood: string | null = null;
 
   try {
     if (options.resume) {
       const ckpt = await loadCheckpoint(ckptDir);
       if (!ckpt) throw new Error(`${runDir}: --resume given but there is no checkpoint in ${ckptDir}`);
       setModelWeights(parts.model, ckpt.weights, { source: `${ckpt.path}/model.json` });
-      optimizer.setState(ckpt.optimizer);
+      s.optimizer.setState(ckpt.optimizer);
       rng.state = ckpt.state.rngState;
       startEpoch = ckpt.state.epoch + 1;
-      step = ckpt.state.step;
-      bestMetric = ckpt.state.bestMetric;
-      bestEpoch = ckpt.state.bestEpoch;
-      lastGood = ckpt.path;
+      s.step = ckpt.state.step;
+      s.bestMetric = ckpt.state.bestMetric;
+      s.bestEpoch = ckpt.state.bestEpoch;
+      s.lastGood = ckpt.path;
       await epochLog.load({ upToEpoch: ckpt.state.epoch });
-      log(`resumed from ${ckpt.path} (epoch ${ckpt.state.epoch}, step ${step})`);
+      log(`resumed from ${ckpt.path} (epoch ${ckpt.state.epoch}, step ${s.step})`);
     } else {
       await epochLog.load({ upToEpoch: 0 });
       log(
-        `training ${config.experiment}/${config.name}: ${t.epochs} epochs x ${perEpoch} steps of ${t.batchSize} ` +
-          `images (${microPerStep} micro-batches of ${t.microBatch}), ${parts.numTrain} training images, seed ${config.seed}`,
+        `training ${config.experiment}/${config.name}: ${t.epochs} epochs x ${s.perEpoch} steps of ${t.batchSize} ` +
+          `images (${s.microPerStep} micro-batches of ${t.microBatch}), ${parts.numTrain} training images, seed ${config.seed}`,
       );
     }
 
-    let firstStepLoss: number | null = null;
-    let lastStepLoss: number | null = null;
-    let sessionImages = 0;
-    let sessionSeconds = 0;
     let epoch = startEpoch - 1;
     for (epoch = startEpoch; epoch <= t.epochs; epoch++) {
-      const epochRng = rng.fork();
-      const sums = { total: 0, cls: 0, loc: 0, n: 0 };
-      let epochImages = 0;
-      let trainSeconds = 0;
-      let stepInEpoch = 0;
-      let acc: tf.Tensor[] | null = null;
-      let accCount = 0;
-      let stepLoss = 0;
-      let lr = learningRate(step, { ...t, stepsPerEpoch: perEpoch });
-      const applyStep = () => {
-        if (!acc) return;
-        const grads = acc;
-        const scaled = tf.tidy(() => grads.map((g) => g.div(accCount)));
-        optimizer.applyGradients(scaled, lr);
-        tf.dispose([...grads, ...scaled]);
-        acc = null;
-        const mean = stepLoss / accCount;
-        if (firstStepLoss === null) firstStepLoss = mean;
-        lastStepLoss = mean;
-        accCount = 0;
-        stepLoss = 0;
-        step++;
-        stepInEpoch++;
-        lr = learningRate(step, { ...t, stepsPerEpoch: perEpoch });
-      };
-      let t0 = performance.now();
-      for await (const batch of parts.batches(epochRng, epoch)) {
-        const b = batch.ids.length;
-        if (b === 0) continue;
-        const matched = parts.match(batch.boxes, batch.labels, {
-          priors: parts.priors,
-          iouThreshold: config.matching.iouThreshold,
-        });
-        let cls: tf.Scalar | null = null;
-        let loc: tf.Scalar | null = null;
-        const { value, grads } = tf.tidy(() => {
-          const x = tf.tensor(batch.images, [b, ...(parts.model.inputs[0].shape.slice(1) as number[])]);
-          const targetLabels = tf.tensor(matched.labels, [b, P], "int32");
-          const targetOffsets = tf.tensor(matched.offsets, [b, P, 4]);
-          return tf.variableGrads(() => {
-            const [logits, offsets] = parts.model.apply(x, { training: true }) as tf.Tensor[];
-            const lossParts = parts.loss({ logits, offsets }, { labels: targetLabels, offsets: targetOffsets });
-            cls = tf.keep(lossParts.cls);
-            loc = tf.keep(lossParts.loc);
-            return lossParts.total;
-          }, vars);
-        });
-        const [total, c, l] = [
-          value.dataSync()[0],
-          (cls as tf.Scalar | null)?.dataSync()[0] ?? NaN,
-          (loc as tf.Scalar | null)?.dataSync()[0] ?? NaN,
-        ];
-        tf.dispose([value, cls as tf.Scalar | null, loc as tf.Scalar | null].filter((x): x is tf.Scalar => x !== null));
-        const gradList = vars.map((v) => grads[v.name]);
-        if (!Number.isFinite(total)) {
-          tf.dispose(gradList);
-          if (acc) tf.dispose(acc);
-          const where = lastGood ? `the last good checkpoint is ${lastGood}` : "no checkpoint was written yet";
-          const msg = `loss is ${total} at epoch ${epoch}, step ${stepInEpoch + 1}/${perEpoch} ` +
-            `(images ${batch.ids.slice(0, 4).join(", ")}${b > 4 ? ", ..." : ""}); training stopped, ${where}`;
-          log(msg);
-          throw new NonFiniteLossError(msg, epoch, step, lastGood);
-        }
-        if (acc === null) acc = gradList;
-        else {
-          const prev: tf.Tensor[] = acc;
-          acc = tf.tidy(() => prev.map((g, i) => g.add(gradList[i])));
-          tf.dispose([...prev, ...gradList]);
-        }
-        accCount++;
-        stepLoss += total;
-        sums.total += total * b;
-        sums.cls += c * b;
-        sums.loc += l * b;
-        sums.n += b;
-        epochImages += b;
-        if (accCount === microPerStep) applyStep();
-        const t1 = performance.now();
-        trainSeconds += (t1 - t0) / 1000;
-        progress.update({
-          epoch,
-          epochs: t.epochs,
-          step: Math.min(stepInEpoch, perEpoch),
-          steps: perEpoch,
-          loss: total,
-          cls: c,
-          loc: l,
-          lr,
-          imgPerSec: epochImages / Math.max(trainSeconds, 1e-9),
-        });
-        if (stepInEpoch >= perEpoch) break;
-        t0 = performance.now();
-      }
-      // A last partial step (fewer micro-batches than a full batch) still counts: its gradient is their mean.
-      if (acc) {
-        const t1 = performance.now();
-        applyStep();
-        trainSeconds += (performance.now() - t1) / 1000;
-      }
-      sessionImages += epochImages;
-      sessionSeconds += trainSeconds;
+      const e = await runEpoch(s, epoch, rng.fork());
+      s.sessionImages += e.images;
+      s.sessionSeconds += e.seconds;
 
       let outcome: ValidationOutcome | null = null;
       const every = config.eval.everyEpochs;
@@ -332,33 +439,34 @@ export async function trainModel(parts: TrainerParts, options: TrainOptions): Pr
         const apText = Object.entries(outcome.ap).map(([k, v]) => `${k} ${v === null ? "n/a" : v.toFixed(4)}`);
         log(`epoch ${epoch}: val mAP ${outcome.map === null ? "n/a" : outcome.map.toFixed(4)} (${apText.join(", ")})`);
       }
-      const isBest = outcome !== null && outcome.map !== null && (bestMetric === null || outcome.map > bestMetric);
+      const isBest = outcome !== null && outcome.map !== null && (s.bestMetric === null || outcome.map > s.bestMetric);
       if (isBest) {
-        bestMetric = outcome!.map;
-        bestEpoch = epoch;
+        s.bestMetric = outcome!.map;
+        s.bestEpoch = epoch;
       }
+      const { sums } = e;
       const row: EpochLogRow = {
         epoch,
-        steps: stepInEpoch,
-        lr: learningRate(Math.max(0, step - 1), { ...t, stepsPerEpoch: perEpoch }),
+        steps: e.stepsInEpoch,
+        lr: learningRate(Math.max(0, s.step - 1), { ...t, stepsPerEpoch: s.perEpoch }),
         loss: sums.n ? sums.total / sums.n : null,
         loss_cls: sums.n ? sums.cls / sums.n : null,
         loss_loc: sums.n ? sums.loc / sums.n : null,
-        train_img_s: trainSeconds > 0 ? epochImages / trainSeconds : null,
-        seconds: trainSeconds,
+        train_img_s: e.seconds > 0 ? e.images / e.seconds : null,
+        seconds: e.seconds,
         val_map: outcome?.map ?? null,
         val_ap_face_mask: outcome?.ap.face_mask ?? null,
         val_ap_face: outcome?.ap.face ?? null,
       };
       await epochLog.append(row);
-      lastGood = await saveCheckpoint(ckptDir, {
+      s.lastGood = await saveCheckpoint(ckptDir, {
         weights: modelWeights(parts.model),
-        optimizer: optimizer.getState(),
-        state: { epoch, step, rngState: rng.state, bestMetric, bestEpoch },
-      }, { isBest: isBest && config.checkpoint.keepBest, metric: bestMetric, metadata: parts.modelMetadata });
+        optimizer: s.optimizer.getState(),
+        state: { epoch, step: s.step, rngState: rng.state, bestMetric: s.bestMetric, bestEpoch: s.bestEpoch },
+      }, { isBest: isBest && config.checkpoint.keepBest, metric: s.bestMetric, metadata: parts.modelMetadata });
       log(
         `epoch ${epoch}/${t.epochs}: loss ${row.loss?.toFixed(4)} (cls ${row.loss_cls?.toFixed(4)} loc ` +
-          `${row.loss_loc?.toFixed(4)}), ${row.train_img_s?.toFixed(1)} img/s, checkpoint ${lastGood}`,
+          `${row.loss_loc?.toFixed(4)}), ${row.train_img_s?.toFixed(1)} img/s, checkpoint ${s.lastGood}`,
       );
       await options.onCheckpoint?.(epoch);
       if (options.stopAfterEpoch !== undefined && epoch >= options.stopAfterEpoch && epoch < t.epochs) {
@@ -369,38 +477,21 @@ export async function trainModel(parts: TrainerParts, options: TrainOptions): Pr
     }
     const done = Math.min(epoch - 1, t.epochs);
     const finished = done >= t.epochs;
-    let modelDir: string | null = null;
-    if (finished) {
-      // The run's result is its last epoch (no selection on the split it is reported on); the best epoch's weights
-      // are kept beside it only when asked, labelled as chosen on validation.
-      const last = await loadCheckpoint(ckptDir, { which: "last" });
-      if (last) {
-        modelDir = `${runDir}/model`;
-        await writeKeptWeights(modelDir, last, "last", parts);
-        log(`kept the last epoch's weights (epoch ${last.state.epoch}) in ${modelDir}`);
-      }
-      const best = config.checkpoint.keepBest && bestEpoch !== null
-        ? await loadCheckpoint(ckptDir, { which: "best" })
-        : null;
-      if (best) {
-        await writeKeptWeights(`${runDir}/model_best`, best, "best", parts);
-        log(`kept the best-epoch weights (epoch ${best.state.epoch}, selected on validation) in ${runDir}/model_best`);
-      }
-    }
+    const modelDir = finished ? await keepFinalWeights(s, runDir, ckptDir) : null;
     return {
       epochs: done,
-      steps: step,
+      steps: s.step,
       finished,
       rows: epochLog.rows.slice(),
-      firstStepLoss,
-      lastStepLoss,
-      trainImgPerSec: sessionSeconds > 0 ? sessionImages / sessionSeconds : null,
-      bestMetric,
-      bestEpoch,
+      firstStepLoss: s.firstStepLoss,
+      lastStepLoss: s.lastStepLoss,
+      trainImgPerSec: s.sessionSeconds > 0 ? s.sessionImages / s.sessionSeconds : null,
+      bestMetric: s.bestMetric,
+      bestEpoch: s.bestEpoch,
       modelDir,
     };
   } finally {
-    optimizer.dispose();
+    s.optimizer.dispose();
     logFile.close();
   }
 }

@@ -137,21 +137,57 @@ Deno.test("trainModel: loss goes down, files written, no tensor leak", async () 
       `loss ${result.rows[0].loss} -> ${result.rows[3].loss}`,
     );
     assert.equal(result.bestEpoch, 2);
+    // The run's result is its last epoch; without checkpoint.keepBest no best checkpoint is kept at all.
+    assert.deepEqual(await readCheckpointIndex(`${dir}/checkpoints`), {
+      last: "epoch-0004",
+      best: null,
+      bestMetric: null,
+    });
+    const kept = await readWeights(`${dir}/model`);
+    assert.equal(kept.metadata.epoch, 4);
+    assert.equal(kept.metadata.which, "last");
+    assert.equal(kept.metadata.trunk, "toy");
+    assert.equal(await Deno.stat(`${dir}/model_best`).then(() => true, () => false), false);
+    const csv = (await Deno.readTextFile(`${dir}/train_log.csv`)).trim().split("\n");
+    assert.equal(csv.length, 5);
+    assert.match(csv[2], /^2,3,/);
+    assert.match(await Deno.readTextFile(`${dir}/train.log`), /kept the last epoch's weights \(epoch 4\)/);
+    // lr of the last step of epoch 1: warm-up ends there (3 steps), so it is the base rate.
+    assert.equal(result.rows[0].lr, 0.05);
+    assert.ok(Math.abs(result.rows[3].lr! - 0.005) < 1e-12);
+    model.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("trainModel: with checkpoint.keepBest the best epoch is kept beside the last, labelled as selected on validation", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cfg = config({
+      train: { epochs: 4, batchSize: 4, microBatch: 2, lr: 0.05, warmupEpochs: 1, decayEpochs: [3] },
+      checkpoint: { keepBest: true },
+    });
+    const model = toyModel();
+    let evals = 0;
+    const p = {
+      ...parts(model, cfg),
+      validate: () => Promise.resolve({ map: [0.2, 0.5, 0.4, 0.1][evals++], ap: { face_mask: 0.3, face: 0.1 } }),
+    };
+    await trainModel(p, { config: cfg, runDir: dir, progress: quiet() });
     assert.deepEqual(await readCheckpointIndex(`${dir}/checkpoints`), {
       last: "epoch-0004",
       best: "epoch-0002",
       bestMetric: 0.5,
     });
-    const kept = await readWeights(`${dir}/model`);
-    assert.equal(kept.metadata.epoch, 2);
-    assert.equal(kept.metadata.trunk, "toy");
-    const csv = (await Deno.readTextFile(`${dir}/train_log.csv`)).trim().split("\n");
-    assert.equal(csv.length, 5);
-    assert.match(csv[2], /^2,3,/);
-    assert.match(await Deno.readTextFile(`${dir}/train.log`), /kept the best weights \(epoch 2\)/);
-    // lr of the last step of epoch 1: warm-up ends there (3 steps), so it is the base rate.
-    assert.equal(result.rows[0].lr, 0.05);
-    assert.ok(Math.abs(result.rows[3].lr! - 0.005) < 1e-12);
+    const last = await readWeights(`${dir}/model`);
+    const best = await readWeights(`${dir}/model_best`);
+    assert.equal(last.metadata.epoch, 4);
+    assert.equal(best.metadata.epoch, 2);
+    assert.equal(best.metadata.which, "best");
+    assert.match(String(best.metadata.selectedOn), /validation/);
+    assert.equal(best.metadata.valMap, 0.5);
+    assert.ok(last.weights.some((w, i) => w.data.some((v, k) => v !== best.weights[i].data[k])));
     model.dispose();
   } finally {
     await Deno.remove(dir, { recursive: true });
