@@ -162,6 +162,9 @@ export async function buildDemo(runDir: string, outDir: string, options: BuildDe
   for (const name of PAGE_FILES) {
     page.push({ name, bytes: await readOrFail(`${pageDir}/${name}`, "a page file of the demo") });
   }
+  // No backend set up yet: the export only copies weights, which the always-present cpu backend does. (Asking
+  // tf.backend() would start the highest-priority one, asynchronously.)
+  if (!tf.getBackend()) await tf.setBackend("cpu");
   await Deno.mkdir(dir, { recursive: true });
   // The export goes to a fresh folder first: a run that cannot be exported leaves the old model in place.
   const staging = await Deno.makeTempDir({ dir, prefix: ".model-" });
@@ -220,7 +223,9 @@ export async function main(args: string[], io: Io = CONSOLE): Promise<number> {
     const total = Object.values(res.files).reduce((a, b) => a + b, 0);
     const o = res.metadata.origin;
     io.log(
-      `demo:build: wrote ${res.dir} (${Object.keys(res.files).length} files, ${total} bytes) from ${runDir}, ` +
+      `demo:build: wrote ${relative(Deno.cwd(), res.dir) || "."} (${
+        Object.keys(res.files).length
+      } files, ${total} bytes) from ${runDir}, ` +
         `weights of epoch ${o.epoch ?? "?"}${o.which === "best" ? " (selected on validation)" : ""}`,
     );
     io.log(

@@ -35,6 +35,8 @@ export interface InspectOptions {
   readyTimeoutMs?: number;
   /** A JavaScript expression evaluated once the page settled; its JSON value (a promise's, awaited) is returned. */
   evaluate?: string;
+  /** More Chromium switches, e.g. `--disable-software-rasterizer` to take WebGL away under `--disable-gpu`. */
+  chromiumArgs?: string[];
 }
 
 /** Finds a Chromium binary on PATH, or `undefined` when there is none (callers then skip visibly). */
@@ -173,6 +175,7 @@ export async function inspectPage(url: string, options: InspectOptions = {}): Pr
       "--remote-debugging-address=127.0.0.1",
       "--remote-debugging-port=0",
       `--window-size=${width},${height}`,
+      ...(options.chromiumArgs ?? []),
       "about:blank",
     ],
     stdout: "null",
@@ -235,8 +238,7 @@ export async function inspectPage(url: string, options: InspectOptions = {}): Pr
       if (r.exceptionDetails) {
         const d = r.exceptionDetails;
         report.exceptions.push(`evaluate: ${d.exception?.description ?? d.text ?? "exception"}`);
-      }
-      report.evaluated = r.result.value;
+      } else report.evaluated = r.result.value;
     }
     if (options.screenshot) {
       const r = await session.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true }) as {

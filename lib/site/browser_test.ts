@@ -60,3 +60,24 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test({
+  name: "inspectPage awaits a promise the expression returns, reports its rejection, passes extra chromium switches",
+  ignore: !chromium,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const page = `${dir}/p.html`;
+    await Deno.writeTextFile(page, `<html><body><script>document.body.dataset.ready = "1";</script></body></html>`);
+    const ok = await inspectPage(`file://${page}`, {
+      evaluate: "new Promise((r) => setTimeout(() => r({ n: 6 * 7 }), 50))",
+      chromiumArgs: ["--lang=de"],
+    });
+    assert.deepEqual(ok.evaluated, { n: 42 });
+    assert.deepEqual(ok.exceptions, []);
+    const bad = await inspectPage(`file://${page}`, { evaluate: "Promise.reject(new Error('nope'))" });
+    assert.equal(bad.evaluated, undefined);
+    assert.equal(bad.exceptions.length, 1);
+    assert.match(bad.exceptions[0], /^evaluate: Error: nope/);
+    await Deno.remove(dir, { recursive: true });
+  },
+});

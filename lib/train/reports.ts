@@ -3,7 +3,9 @@
  * comparisons over several runs (`deno task ablation`, `deno task backbones`), built with lib/report.
  * @module
  */
-import type { PrCurve } from "../metrics/mod.ts";
+import type { BySizeResult, ConfusionMatrix, OperatingSummary, PrCurve } from "../metrics/mod.ts";
+import { bySizeTable, confusionTable, operatingTable } from "../report/tables.ts";
+import { bySizeChartSpec, confusionChartSpec } from "../report/charts.ts";
 import {
   backboneChartSpec,
   backboneTable,
@@ -53,6 +55,28 @@ export async function writeRunReports(runDir: string): Promise<string[]> {
   for (const c of OBJECT_CLASSES) curves.push(await readJson<PrCurve>(`${runDir}/pr_${c}.json`));
   const pr = await saveChart(prChartSpec(curves, { dataLabel: summary.dataLabel }), `${runDir}/pr_curves`);
   files.push(pr.svg, pr.png);
+  // The deployer's view, when the run's metrics.json has it (evaluations since these fields exist).
+  const metrics = await readJson<Record<string, unknown>>(`${runDir}/metrics.json`);
+  const opts = { dataLabel: summary.dataLabel };
+  if (metrics.operating) {
+    const t = await writeTable(
+      await operatingTable(metrics.operating as OperatingSummary, opts),
+      `${runDir}/operating`,
+    );
+    files.push(t.csv, t.md);
+  }
+  if (metrics.confusion) {
+    const m = metrics.confusion as ConfusionMatrix;
+    const t = await writeTable(await confusionTable(m, opts), `${runDir}/confusion`);
+    const c = await saveChart(confusionChartSpec(m, opts), `${runDir}/confusion`);
+    files.push(t.csv, t.md, c.svg, c.png);
+  }
+  if (metrics.bySize) {
+    const b = metrics.bySize as BySizeResult;
+    const t = await writeTable(await bySizeTable(b, opts), `${runDir}/by_size`);
+    const c = await saveChart(bySizeChartSpec(b, opts), `${runDir}/by_size`);
+    files.push(t.csv, t.md, c.svg, c.png);
+  }
   if (await exists(`${runDir}/train_log.csv`)) {
     const rows = parseEpochCsv(await Deno.readTextFile(`${runDir}/train_log.csv`), {
       source: `${runDir}/train_log.csv`,
