@@ -7,7 +7,7 @@ Deno.test("backendProblem: the names of lib/backend, anything else is a message"
   assert.equal(backendProblem("gpu"), "--backend must be one of auto, tensorflow, native, wasm, cpu, got 'gpu'");
 });
 
-Deno.test("useBackendForRun: FACEMASK_BACKEND for a run whose config says auto (or the same name), else a message", async () => {
+Deno.test("useBackendForRun: FACEMASK_BACKEND where the config says auto (or that name), else a message", async () => {
   const tmp = await Deno.makeTempDir();
   const saved = Deno.env.get("FACEMASK_BACKEND");
   try {

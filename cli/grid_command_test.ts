@@ -183,7 +183,7 @@ Deno.test("docs/slurm/ablation_array.sh: task 0 runs exactly the first printed c
   ]);
 });
 
-Deno.test("docs/slurm/ablation_array.sh: a done line keeps its place; PROFILE, GRID_ARGS, GRID and DENO apply", async () => {
+Deno.test("docs/slurm/ablation_array.sh: a done line keeps its place; PROFILE, GRID_ARGS, GRID, DENO", async () => {
   const done = await slurmTask("1", LISTING);
   assert.equal(done.code, 0, done.stderr);
   assert.equal(done.calls.length, 1, "only the --print call");
@@ -207,7 +207,7 @@ Deno.test("docs/slurm/ablation_array.sh: a done line keeps its place; PROFILE, G
   assert.match(past.stdout, /task 3: the ablation grid has 3 line\(s\) \(0-2\); nothing to do/);
 });
 
-Deno.test("docs/slurm/ablation_array.sh: COMMANDS=FILE is read instead of printing; no task id is an error", async () => {
+Deno.test("docs/slurm/ablation_array.sh: COMMANDS=FILE instead of printing; no task id is an error", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/list.txt`, "deno task train experiments/quick/own-1.json\n");

@@ -95,7 +95,7 @@ Deno.test("cli: a wrong number of arguments or a bad --set / --backend is one li
   }
 });
 
-Deno.test("cli: --help of train, detect and reproduce loads no danfo (no punycode warning, nothing on stderr)", async () => {
+Deno.test("cli: --help of train, detect, reproduce loads no danfo (no punycode warning, empty stderr)", async () => {
   for (const name of ["train", "detect", "reproduce"]) {
     const r = await runCli(name, ["--help"]);
     assert.equal(r.code, 0, r.stderr);

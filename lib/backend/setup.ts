@@ -56,7 +56,7 @@ export interface BackendInfo {
   name: string;
   /** The request after applying `FACEMASK_BACKEND` (e.g. "auto", "wasm"). */
   requested: string;
-  /** Why this backend, in full, e.g. "tensorflow: @tensorflow/tfjs-node not installed (to use it: ...); native: ...". */
+  /** Why this backend, in full: "tensorflow: @tensorflow/tfjs-node not installed (to use it: ...); native: ...". */
   reason: string;
   /**
    * The same in short, as printed at start-up after `backend: `, e.g. `native (oneDNN 2.6.3, 2 threads; tensorflow:

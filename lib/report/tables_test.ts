@@ -36,7 +36,7 @@ Deno.test("perClassTable: AP in percent with two decimals and the mAP row", asyn
   assert.match(t.title, /AIZOO subset 3,069\/930/);
 });
 
-Deno.test("ablationTable: ours beside the paper, difference in points, paper per-class only at 4 branches", async () => {
+Deno.test("ablationTable: ours beside the paper, difference in points, paper per-class at 4 branches", async () => {
   const runs = [run(4, 0.7), run(1, 0.6012), run(2, 0.5), run(3, 0.70935)];
   const { columns, rows } = tableCells(await ablationTable(runs));
   assert.deepEqual(columns.slice(0, 5), ["branches", "experiment", "mAP ours (%)", "mAP paper (%)", "diff (points)"]);
@@ -118,7 +118,7 @@ const BY_SIZE: BySizeResult = {
   ],
 };
 
-Deno.test("bySizeTable: one row per bucket, counts, AP and recall in percent, empty cells without ground truth", async () => {
+Deno.test("bySizeTable: a row per bucket, counts, AP and recall in %, empty cells without ground truth", async () => {
   const t = await bySizeTable(BY_SIZE, { dataLabel: "AIZOO data, 930 val images" });
   const { columns, rows } = tableCells(t);
   assert.deepEqual(columns, [

@@ -179,7 +179,7 @@ const LOSS: LossFn = (pred, target) =>
   );
 
 /** Parameters and MACs per image (lib/model's summary), or nulls when the model cannot be summarised. */
-function modelCost(model: tf.LayersModel): { params: number | null; macs: number | null } {
+export function modelCost(model: tf.LayersModel): { params: number | null; macs: number | null } {
   try {
     const s = summarizeModel(model);
     return { params: s.totalParams, macs: s.totalMacs };
@@ -384,39 +384,6 @@ async function trainLocked(
     // run is recorded as finished nothing resumes it.
     if (train.finished) await Deno.remove(`${runDir}/checkpoints`, { recursive: true }).catch(() => {});
     return { runDir, train, evaluation, provenance };
-  } finally {
-    model.dispose();
-  }
-}
-
-/** Evaluates a finished run's kept weights on a split and rewrites its metrics and P-R files. */
-export async function evaluateRun(
-  runDir: string,
-  options: { data?: string; split?: string; resolve?: ResolveOptions; buildDetector?: DetectorFactory } = {},
-): Promise<ModelEvaluation> {
-  const config = await readRunConfig(runDir);
-  // The backend comes first: the model's variables live on the backend that is active when they are made.
-  await setupBackendFor(config.backend);
-  const { model, priors } = await loadRunModel(runDir, options);
-  try {
-    const split = options.split ?? config.data.valSplit;
-    const data = await loadRunData({ ...config, data: { ...config.data, valSplit: split } }, options);
-    const evaluation = await evaluateModel(model, data.val, evalOptionsOf(config, priors));
-    await writeEvaluation(runDir, evaluation, {
-      split,
-      data: data.provenance,
-      weights: "model/",
-      extra: { model: modelCost(model) },
-    });
-    if (await exists(`${runDir}/provenance.json`)) {
-      const p = await readProvenance(runDir);
-      await writeProvenance(runDir, {
-        ...p,
-        evalImgPerSec: evaluation.speed.evalImgPerSec,
-        forwardImgPerSec: evaluation.speed.forwardImgPerSec,
-      });
-    }
-    return evaluation;
   } finally {
     model.dispose();
   }

@@ -1,40 +1,18 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { generatePriors } from "../detect/mod.ts";
 import { apAllPoint } from "../metrics/mod.ts";
 import { readCheckpointIndex } from "./checkpoint.ts";
 import { loadConfig } from "../runs/config.ts";
 import { readJson } from "../runs/files.ts";
 import { Progress } from "./log.ts";
-import { evaluateRun, loadRunData, runExperiment, withResumedSession } from "./pipeline.ts";
-import { type DetectorFactory, loadRunModel } from "../inference/mod.ts";
+import { loadRunData, runExperiment, withResumedSession } from "./pipeline.ts";
+import { evaluateRunOn } from "./run_evaluation.ts";
+import { loadRunModel } from "../inference/mod.ts";
+import { smallDetector } from "./testing.ts";
 import { createRunDir, missingRunFiles, type Provenance } from "../runs/run.ts";
 
 // Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
 await tf.setBackend("cpu");
-
-// A small real detector (not lib/model's SSDv2, which a heavier test covers): one 8x10 map, 2 priors per cell.
-const SMALL_PRIORS = { inputSize: [240, 320] as [number, number], steps: [32], sizes: [[48, 112]] };
-const smallDetector: DetectorFactory = (_model, { seed }) => {
-  const init = (k: number) => tf.initializers.heNormal({ seed: seed + k });
-  const input = tf.input({ shape: [240, 320, 3] });
-  let x = tf.layers.averagePooling2d({ poolSize: 4 }).apply(input) as tf.SymbolicTensor; // 60x80
-  for (const [k, filters] of [[1, 8], [2, 16], [3, 16]]) {
-    x = tf.layers.conv2d({ filters, kernelSize: 3, strides: 2, padding: "same", kernelInitializer: init(k) })
-      .apply(x) as tf.SymbolicTensor;
-    x = tf.layers.batchNormalization().apply(x) as tf.SymbolicTensor;
-    x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
-  } // 8x10x16
-  const head = (units: number, k: number) =>
-    tf.layers.conv2d({ filters: units, kernelSize: 3, padding: "same", kernelInitializer: init(k) }).apply(x);
-  const P = 8 * 10 * 2;
-  const logits = tf.layers.reshape({ targetShape: [P, 3] }).apply(head(6, 4)) as tf.SymbolicTensor;
-  const offsets = tf.layers.reshape({ targetShape: [P, 4] }).apply(head(8, 5)) as tf.SymbolicTensor;
-  return Promise.resolve({
-    model: tf.model({ inputs: input, outputs: [logits, offsets] }),
-    priors: generatePriors(SMALL_PRIORS),
-  });
-};
 
 Deno.test("runExperiment end to end on generated data: trains, is killed, resumes, evaluates, writes the contract", async () => {
   const tmp = await Deno.makeTempDir();
@@ -126,8 +104,9 @@ Deno.test("runExperiment end to end on generated data: trains, is killed, resume
     assert.match(log, /resumed from/);
 
     // Re-evaluating the kept weights gives the same mAP.
-    const again = await evaluateRun(first.runDir, { resolve, buildDetector: smallDetector });
-    assert.ok(Math.abs(again.result.map! - (metrics.map as number)) < 1e-9);
+    const again = await evaluateRunOn(first.runDir, { resolve, buildDetector: smallDetector });
+    assert.equal(again.own, true, "the run's own data and split");
+    assert.ok(Math.abs(again.evaluation.result.map! - (metrics.map as number)) < 1e-9);
     const loaded = await loadRunModel(first.runDir, { buildDetector: smallDetector });
     assert.equal(loaded.config.name, "tiny");
     loaded.model.dispose();

@@ -153,7 +153,7 @@ export async function writeAblationReport(
   for (const d of runDirs) {
     if (await exists(`${d}/provenance.json`)) {
       const p = await readProvenance(d);
-      labels.add(dataLabelOf(p.data.label, p.data.valImages, p.data.trainImages));
+      if (p.data) labels.add(dataLabelOf(p.data.label, p.data.valImages, p.data.trainImages));
     }
   }
   const dataLabel = [...labels].join("; ");
@@ -167,7 +167,7 @@ export async function writeAblationReport(
   for (const d of runDirs) {
     if (!(await exists(`${d}/provenance.json`))) continue;
     const p = await readProvenance(d);
-    if (p.data.label === "real" && (await exists(p.data.root))) {
+    if (p.data?.label === "real" && (await exists(p.data.root))) {
       written.push(...await writeCoverageTable(p.data.root, (await readRunConfig(d)).data.valSplit, outDir));
       break;
     }

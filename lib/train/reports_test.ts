@@ -5,7 +5,13 @@ import { runSummaryOf, writeAblationReport, writeRunReports } from "./reports.ts
 
 async function fakeRun(dir: string, branches: number, map: number): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  const config = { ...DEFAULT_CONFIG, name: `branches-${branches}`, model: { ...DEFAULT_CONFIG.model, branches } };
+  const config = {
+    ...DEFAULT_CONFIG,
+    name: `branches-${branches}`,
+    experiment: "ablation",
+    model: { ...DEFAULT_CONFIG.model, branches, priors: "carry" },
+    train: { ...DEFAULT_CONFIG.train, epochs: 2 },
+  };
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config));
   await Deno.writeTextFile(
     `${dir}/metrics.json`,
@@ -15,10 +21,18 @@ async function fakeRun(dir: string, branches: number, map: number): Promise<void
       data: { label: "generated", images: 6 },
       speed: { forwardImgPerSec: 20, evalImgPerSec: 15 },
       trainImgPerSec: 5,
+      weightsEpoch: 2,
       model: { params: 1_000_000, macs: 5.4e8 },
     }),
   );
-  await Deno.writeTextFile(`${dir}/provenance.json`, JSON.stringify({ backend: { name: "wasm" } }));
+  await Deno.writeTextFile(
+    `${dir}/provenance.json`,
+    JSON.stringify({
+      backend: { name: "wasm" },
+      end: "2026-12-01T00:00:00Z",
+      data: { label: "generated", root: "/nonexistent", valImages: 6, trainImages: 16 },
+    }),
+  );
   for (const [name, ap] of [["face_mask", map + 0.1], ["face", map - 0.1]] as const) {
     const curve = {
       name,
@@ -68,9 +82,11 @@ Deno.test("writeRunReports and writeAblationReport: tables with the paper's valu
     assert.ok(files.some((f) => f.endsWith("pr_curves.svg")) && files.some((f) => f.endsWith("training.png")));
     const out = await writeAblationReport([`${dir}/r4`, `${dir}/r1`], `${dir}/ablation`);
     const csv = await Deno.readTextFile(`${dir}/ablation/table2.csv`);
-    assert.match(csv, /62\.35/); // paper, 1 branch
-    assert.match(csv, /72\.79/); // paper, 4 branches
-    assert.match(csv, /50/); // ours, 4 branches, in %
+    const lines = csv.trim().split("\n");
+    // carry k=1, then the 4-branch run under both readings, with the paper's values beside them.
+    assert.match(lines[1], /^carry,1,1,30,,40,20,,2,.*r1,62\.35$/);
+    assert.match(lines[2], /^carry,4,1,50,,60,40,,2,.*r4,72\.79$/);
+    assert.match(lines[3], /^own,4,1,50,/);
     assert.match(await Deno.readTextFile(`${dir}/ablation/table2.md`), /GENERATED/);
     assert.equal(out.length, 4);
   } finally {

@@ -13,6 +13,7 @@ import { table2ChartSpec, table2Files, table2Rows, type Table2Run } from "../rep
 import { exists, readJson, writeJsonAtomic } from "../runs/files.ts";
 import { cpuInfo } from "../runs/run.ts";
 import { collectRuns } from "./grid.ts";
+import type { DetectorFactory } from "../inference/mod.ts";
 import { readTable2Run, writeCoverageTable } from "./reports.ts";
 import { dataNameOf, evaluateRunOn, writeRunEvaluation } from "./run_evaluation.ts";
 
@@ -31,6 +32,8 @@ export interface ReproduceOptions {
   /** Path prefix removed from run folders in the outputs (the repository root). */
   relativeTo?: string;
   log?: (line: string) => void;
+  /** Builds the network in place of lib/model's (tests with small models). */
+  buildDetector?: DetectorFactory;
 }
 
 /** One run's evaluation in this session beside what its folder recorded. */
@@ -111,7 +114,12 @@ export async function reproduceTable2(options: ReproduceOptions): Promise<Reprod
     let v1497: number | null = null;
     for (const t of targets) {
       const t0 = performance.now();
-      const e = await evaluateRunOn(dir, { data: t.data, split: "val", write: false });
+      const e = await evaluateRunOn(dir, {
+        data: t.data,
+        split: "val",
+        write: false,
+        buildDetector: options.buildDetector,
+      });
       const recorded = await recordedMap(e.dir);
       const map = e.evaluation.result.map;
       const diff = map === null || recorded === null ? null : (map - recorded) * 100;

@@ -11,8 +11,8 @@ import { readRunConfig, type RunConfig } from "../runs/config.ts";
 import { exists, readJson } from "../runs/files.ts";
 import { type DataProvenance, readProvenance, writeProvenance } from "../runs/run.ts";
 import { evalOptionsOf, evaluateModel, type ModelEvaluation } from "./evaluate.ts";
-import { setupBackendFor, writeEvaluation } from "./pipeline.ts";
-import { loadRunModel } from "../inference/mod.ts";
+import { modelCost, setupBackendFor, writeEvaluation } from "./pipeline.ts";
+import { type DetectorFactory, loadRunModel } from "../inference/mod.ts";
 
 /** Options of {@link evaluateRunOn}. */
 export interface RunEvaluationOptions {
@@ -26,6 +26,8 @@ export interface RunEvaluationOptions {
   log?: (line: string) => void;
   /** Write the metrics (default true); `false` only computes them (the reproducibility check). */
   write?: boolean;
+  /** Builds the network in place of lib/model's (tests with small models). */
+  buildDetector?: DetectorFactory;
 }
 
 /** What {@link evaluateRunOn} did. */
@@ -42,6 +44,8 @@ export interface RunEvaluation {
   evaluation: ModelEvaluation;
   /** The tfjs backend that ran it. */
   backend: string;
+  /** Parameters and MACs of the evaluated model. */
+  cost: { params: number | null; macs: number | null };
 }
 
 /** The name of a data folder as evaluation folders use it: its last path component, or `generated`. */
@@ -109,11 +113,11 @@ export async function evaluateRunOn(runDir: string, options: RunEvaluationOption
   for (const p of scanned.problems) options.log?.(`  ${formatProblem(p)}`);
   // The backend comes first: the model's variables live on the backend that is active when they are made.
   const backend = await setupBackendFor(config.backend);
-  const { model, priors } = await loadRunModel(runDir);
+  const { model, priors } = await loadRunModel(runDir, { buildDetector: options.buildDetector });
   try {
     const evaluation = await evaluateModel(model, records, evalOptionsOf(config, priors));
     const dir = own ? runDir : `${runDir}/eval/${label}`;
-    const outcome = { dir, own, label, split, data, evaluation, backend: backend.name };
+    const outcome = { dir, own, label, split, data, evaluation, backend: backend.name, cost: modelCost(model) };
     if (options.write !== false) await writeRunEvaluation(runDir, outcome);
     return outcome;
   } finally {
@@ -134,7 +138,12 @@ export async function writeRunEvaluation(runDir: string, outcome: RunEvaluation)
     split: outcome.split,
     data: { ...data, trainImages: own && provenance ? provenance.data.trainImages : 0 },
     weights,
-    extra: { run: runDir, dataName: dataNameOf(data.root, data.label === "generated"), backend: outcome.backend },
+    extra: {
+      run: runDir,
+      dataName: dataNameOf(data.root, data.label === "generated"),
+      backend: outcome.backend,
+      model: outcome.cost,
+    },
   });
   if (own && provenance) {
     await writeProvenance(runDir, {
