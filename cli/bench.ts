@@ -28,16 +28,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { setupBackend } from "../lib/backend/mod.ts";
 import { resolveThreads } from "../lib/backend/native/addon.ts";
+import { loadNative, nativeAddon } from "../lib/backend/native/mod.ts";
 import {
   benchInference,
   benchTraining,
-  loadNative,
-  nativeAddon,
   peakGflops,
   profileKernels,
   syntheticBatch,
   trainStep,
-} from "../lib/backend/native/mod.ts";
+} from "../lib/bench/model.ts";
 import { convImplCounts, type ConvImpls, formatConvImpls } from "../lib/bench/conv_impls.ts";
 import { benchLoop, type LoopBench } from "../lib/bench/loop.ts";
 import { type PeerRun, runOrtPeer, runTorchPeer } from "../lib/bench/peers.ts";

@@ -6,16 +6,8 @@
  * picks how our Conv2DBackpropInput works (see ConvInputGradStrategy).
  * @module
  */
-import {
-  benchLayer,
-  type ConvInputGradStrategy,
-  describeBackend,
-  formatBenchTable,
-  type LayerBench,
-  setupBackend,
-  SSDV2_LAYERS,
-  wasmConvInputGrad,
-} from "../lib/backend/mod.ts";
+import { type ConvInputGradStrategy, describeBackend, setupBackend, wasmConvInputGrad } from "../lib/backend/mod.ts";
+import { benchLayer, formatBenchTable, type LayerBench, SSDV2_LAYERS } from "../lib/bench/kernels.ts";
 import { type Io, parseCommandArgs, usageError } from "./command_args.ts";
 
 const STRATEGIES: readonly ConvInputGradStrategy[] = ["auto", "phases", "dilate"];

@@ -23,14 +23,3 @@ export {
   wasmConvInputGrad,
   wasmKernelLimits,
 } from "./wasm_kernels.ts";
-export {
-  benchLayer,
-  type BenchOptions,
-  type ConvLayer,
-  formatBenchTable,
-  type KernelTiming,
-  type LayerBench,
-  layerFlops,
-  outputSize,
-  SSDV2_LAYERS,
-} from "./kernel_bench.ts";

@@ -5,7 +5,7 @@
  * ONNX Runtime session's `run`), at the same batch sizes.
  * @module
  */
-import type { Timing, TimingOptions } from "../backend/native/model_bench.ts";
+import type { Timing, TimingOptions } from "./model.ts";
 
 /** Batch sizes, windows and warm-up calls of every figure of the benchmark. */
 export interface BenchProtocol {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { timeIt } from "../backend/native/model_bench.ts";
+import { timeIt } from "./model.ts";
 import {
   checkProtocol,
   DEFAULT_PROTOCOL,

@@ -7,15 +7,3 @@ export { loadNative, type LoadNativeOptions, type LoadNativeResult, nativeAddon 
 export { ACTIVATION_CODES, ADDON_PATH, addonBuilt, BUILD_HINT, type ConvParams, type NativeAddon } from "./addon.ts";
 export { convParams, heapView, NATIVE_BACKEND } from "./kernels.ts";
 export { FUSED_KERNELS, nativeFusedBlocks } from "./fused_blocks.ts";
-export {
-  benchInference,
-  benchTraining,
-  type KernelTime,
-  peakGflops,
-  profileKernels,
-  type SyntheticBatch,
-  syntheticBatch,
-  timeIt,
-  type TimingOptions,
-  trainStep,
-} from "./model_bench.ts";

@@ -4,7 +4,7 @@ import { registerWasmTrainingKernels } from "../wasm_kernels.ts";
 import { buildDetector, type Detector } from "../../model/mod.ts";
 import { multiboxLoss } from "../../loss/mod.ts";
 import { addonBuilt } from "./addon.ts";
-import { type SyntheticBatch, syntheticBatch } from "./model_bench.ts";
+import { type SyntheticBatch, syntheticBatch } from "../../bench/model.ts";
 import { loadNative, nativeAddon } from "./native.ts";
 import { convParams } from "./kernels.ts";
 import { relErr } from "./testing.ts";

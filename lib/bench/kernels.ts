@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { wasmConvInputGrad } from "./wasm_kernels.ts";
+import { wasmConvInputGrad } from "../backend/wasm_kernels.ts";
 
 /** One convolution layer of the model, as the benchmark runs it (input size before padding). */
 export interface ConvLayer {

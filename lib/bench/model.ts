@@ -5,12 +5,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { matchBatch } from "../../detect/mod.ts";
-import { multiboxLoss } from "../../loss/mod.ts";
-import type { Detector } from "../../model/mod.ts";
-import type { Box } from "../../types.ts";
-import { Rng } from "../../util/rng.ts";
-import type { NativeAddon } from "./addon.ts";
+import { matchBatch } from "../detect/mod.ts";
+import { multiboxLoss } from "../loss/mod.ts";
+import type { Detector } from "../model/mod.ts";
+import type { Box } from "../types.ts";
+import { Rng } from "../util/rng.ts";
+import type { NativeAddon } from "../backend/native/addon.ts";
 
 /** A synthetic training batch: images in [-0.5, 0.5] and matched targets. */
 export interface SyntheticBatch {

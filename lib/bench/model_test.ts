@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { setupBackend } from "../mod.ts";
-import { buildDetector } from "../../model/mod.ts";
-import { addonBuilt, loadAddon } from "./addon.ts";
-import { loadNative } from "./native.ts";
-import { benchInference, benchTraining, peakGflops, profileKernels, syntheticBatch, timeIt } from "./model_bench.ts";
+import { setupBackend } from "../backend/mod.ts";
+import { buildDetector } from "../model/mod.ts";
+import { addonBuilt, loadAddon } from "../backend/native/addon.ts";
+import { loadNative } from "../backend/native/native.ts";
+import { benchInference, benchTraining, peakGflops, profileKernels, syntheticBatch, timeIt } from "./model.ts";
 
 const ignore = !addonBuilt();
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { benchLayer, type ConvLayer, formatBenchTable, layerFlops, outputSize, SSDV2_LAYERS } from "./kernel_bench.ts";
-import { setupBackend } from "./mod.ts";
+import { benchLayer, type ConvLayer, formatBenchTable, layerFlops, outputSize, SSDV2_LAYERS } from "./kernels.ts";
+import { setupBackend } from "../backend/mod.ts";
 
 Deno.test("outputSize and layerFlops follow the conv formulas (worked by hand)", () => {
   const cb1 = SSDV2_LAYERS[0];
