@@ -17,6 +17,7 @@ import { batches } from "../data/loader.ts";
 import {
   dataChecksum,
   type DataRecord,
+  type DataSource,
   GENERATED_DEFAULTS,
   resolveData,
   type ResolveOptions,
@@ -93,14 +94,14 @@ async function looksGenerated(records: DataRecord[]): Promise<boolean> {
 }
 
 /**
- * Finds and scans the run's data: `--data`, else the config's `data.root`, else FACEMASK_DATA, else
- * data/aizoo-facemask, else generated data. Applies `limitTrain` (seeded choice) and `limitVal` (first N).
+ * Where a run's data is: `--data`, else the config's `data.root`, else FACEMASK_DATA, else data/aizoo-facemask,
+ * else the generated set the config sizes.
  */
-export async function loadRunData(
+export async function resolveRunDataSource(
   config: RunConfig,
-  options: { data?: string; resolve?: ResolveOptions; checksum?: boolean } = {},
-): Promise<RunData> {
-  const source = await resolveData({
+  options: { data?: string; resolve?: ResolveOptions } = {},
+): Promise<DataSource> {
+  return await resolveData({
     generatedCounts: {
       seed: GENERATED_DEFAULTS.seed,
       train: config.data.generatedTrain,
@@ -109,6 +110,17 @@ export async function loadRunData(
     ...options.resolve,
     data: options.data ?? options.resolve?.data ?? config.data.root ?? undefined,
   });
+}
+
+/**
+ * Finds and scans the run's data: `--data`, else the config's `data.root`, else FACEMASK_DATA, else
+ * data/aizoo-facemask, else generated data. Applies `limitTrain` (seeded choice) and `limitVal` (first N).
+ */
+export async function loadRunData(
+  config: RunConfig,
+  options: { data?: string; resolve?: ResolveOptions; checksum?: boolean } = {},
+): Promise<RunData> {
+  const source = await resolveRunDataSource(config, options);
   const train = await scanSplit(source.root, config.data.trainSplit);
   const val = await scanSplit(source.root, config.data.valSplit);
   if (train.records.length === 0) {

@@ -8,7 +8,7 @@ import { Progress } from "./log.ts";
 import { loadRunData, runExperiment, withResumedSession } from "./pipeline.ts";
 import { evaluateRunOn } from "./run_evaluation.ts";
 import { loadRunModel } from "../inference/mod.ts";
-import { smallDetector } from "./testing.ts";
+import { generatedAt, smallDetector } from "./testing.ts";
 import { createRunDir, missingRunFiles, type Provenance } from "../runs/run.ts";
 
 // Importing lib/backend registers wasm at a higher priority; these tests run on the plain cpu backend.
@@ -190,12 +190,7 @@ Deno.test("a run committed mid-way with its checkpoint and resumed in another cl
   const tmp = await Deno.makeTempDir();
   try {
     const counts = { seed: 7, train: 16, val: 6 };
-    const resolveAt = (root: string) => ({
-      env: null,
-      defaultRoot: `${tmp}/none`,
-      generatedRoot: root,
-      generatedCounts: counts,
-    });
+    const resolveAt = (root: string) => generatedAt(root, counts);
     const config = await loadConfig(new URL("../../experiments/test/tiny.json", import.meta.url).pathname);
     const quiet = new Progress({ tty: false, write: () => {} });
     const whole = await runExperiment(config, {

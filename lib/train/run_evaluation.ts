@@ -5,13 +5,13 @@
  * aizoo-val1497 has no `train/`).
  * @module
  */
-import { dataChecksum, GENERATED_DEFAULTS, resolveData, type ResolveOptions, scanSplit } from "../data/dataset.ts";
+import { dataChecksum, type ResolveOptions, scanSplit } from "../data/dataset.ts";
 import { formatProblem } from "../data/problems.ts";
 import { readRunConfig, type RunConfig } from "../runs/config.ts";
 import { exists, readJson } from "../runs/files.ts";
 import { type DataProvenance, readProvenance, writeProvenance } from "../runs/run.ts";
 import { evalOptionsOf, evaluateModel, type ModelEvaluation } from "./evaluate.ts";
-import { modelCost, setupBackendFor, writeEvaluation } from "./pipeline.ts";
+import { modelCost, resolveRunDataSource, setupBackendFor, writeEvaluation } from "./pipeline.ts";
 import { type DetectorFactory, loadRunModel } from "../inference/mod.ts";
 
 /** Options of {@link evaluateRunOn}. */
@@ -84,15 +84,7 @@ async function isOwnData(runDir: string, root: string, split: string, config: Ru
 export async function evaluateRunOn(runDir: string, options: RunEvaluationOptions = {}): Promise<RunEvaluation> {
   runDir = runDir.replace(/\/+$/, "");
   const config = await readRunConfig(runDir);
-  const source = await resolveData({
-    generatedCounts: {
-      seed: GENERATED_DEFAULTS.seed,
-      train: config.data.generatedTrain,
-      val: config.data.generatedVal,
-    },
-    ...options.resolve,
-    data: options.data ?? options.resolve?.data ?? config.data.root ?? undefined,
-  });
+  const source = await resolveRunDataSource(config, options);
   const split = options.split ?? config.data.valSplit;
   const scanned = await scanSplit(source.root, split);
   if (scanned.records.length === 0) throw new Error(`${source.root}/${split}: no usable images to evaluate on`);

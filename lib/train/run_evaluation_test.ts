@@ -5,7 +5,7 @@ import { loadConfig } from "../runs/config.ts";
 import { Progress } from "./log.ts";
 import { runExperiment } from "./pipeline.ts";
 import { dataNameOf, evaluateRunOn } from "./run_evaluation.ts";
-import { smallDetector } from "./testing.ts";
+import { generatedAt, smallDetector } from "./testing.ts";
 
 await tf.setBackend("cpu");
 
@@ -19,12 +19,7 @@ Deno.test("evaluateRunOn: other data goes to <run>/eval/<name>-<split>/ and leav
   const tmp = await Deno.makeTempDir();
   try {
     const counts = { seed: 7, train: 8, val: 4 };
-    const resolveAt = (root: string) => ({
-      env: null,
-      defaultRoot: `${tmp}/none`,
-      generatedRoot: root,
-      generatedCounts: counts,
-    });
+    const resolveAt = (root: string) => generatedAt(root, counts);
     const config = await loadConfig(new URL("../../experiments/test/tiny.json", import.meta.url).pathname);
     const quiet = new Progress({ tty: false, write: () => {} });
     const run = await runExperiment({ ...config, train: { ...config.train, epochs: 1 } }, {

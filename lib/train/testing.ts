@@ -31,3 +31,16 @@ export const smallDetector: DetectorFactory = (_model, { seed }) => {
     priors: generatePriors(SMALL_PRIORS),
   });
 };
+
+/** lib/data resolve options that find no real data and generate a set of `counts` at `root`. */
+export function generatedAt(
+  root: string,
+  counts: { seed: number; train: number; val: number },
+): {
+  env: null;
+  defaultRoot: string;
+  generatedRoot: string;
+  generatedCounts: { seed: number; train: number; val: number };
+} {
+  return { env: null, defaultRoot: `${root}/../none`, generatedRoot: root, generatedCounts: counts };
+}
