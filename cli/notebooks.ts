@@ -3,7 +3,8 @@
  *
  *   deno task notebooks build            regenerate notebooks/NN_*.ipynb from notebooks/NN_*.ts (outputs kept
  *                                        for unchanged code cells)
- *   deno task notebooks check            fail when an .ipynb is out of date with its source or not valid
+ *   deno task notebooks check            fail when an .ipynb is out of date with its source, not valid, or
+ *                                        carries an absolute path in its outputs
  *   deno task notebooks [run] [options]  execute every notebook (nbclient, Deno kernel) into a temporary folder
  *
  * Options of run: --profile smoke|full (sets NOTEBOOK_PROFILE; default full), --inplace (write the executed
@@ -15,6 +16,7 @@
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { parseCommandArgs, usageError } from "./command_args.ts";
 import {
+  absolutePathsInOutputs,
   buildNotebook,
   fromSourceLines,
   type Notebook,
@@ -29,7 +31,7 @@ const NOTEBOOK_DIR = new URL("../notebooks/", import.meta.url).pathname;
 const HELP = `usage: deno task notebooks [build | check | run] [options]
 
   build    regenerate notebooks/*.ipynb from notebooks/*.ts
-  check    check the .ipynb files match their sources and are valid nbformat 4.5
+  check    check the .ipynb files match their sources, are valid nbformat 4.5 and print no absolute path
   run      (the default) execute the notebooks headlessly (nbclient via notebooks/execute.py, Deno kernel)
 
 Options of run:
@@ -86,6 +88,19 @@ export async function staleness(name: string, dir = NOTEBOOK_DIR): Promise<strin
     );
   }
   return problems;
+}
+
+/**
+ * Absolute paths in the outputs of a notebook file (lib/site `absolutePathsInOutputs`), one problem line each: a
+ * committed notebook must not carry the paths of the machine that ran it.
+ */
+export async function pathProblems(path: string): Promise<string[]> {
+  const nb = await readJson<Notebook>(path);
+  if (!nb) return [];
+  return absolutePathsInOutputs(nb).map((l) =>
+    `${path}: cell ${l.cell} (id ${l.id}) prints the absolute path ${l.path} (${l.part}): print it relative to ` +
+    "the repository (lib/site displayPath)"
+  );
 }
 
 /** Drops per-run timestamps nbconvert stores in cell metadata, so re-executions diff only where outputs change. */
@@ -172,6 +187,8 @@ export async function executeNotebook(
     const e = errors[0];
     return { name, ok: false, seconds, output, error: `cell ${e.cell} (id ${e.id}) failed:\n${e.message}` };
   }
+  const leaks = await pathProblems(output);
+  if (leaks.length) return { name, ok: false, seconds, output, error: leaks.join("\n") };
   return { name, ok: true, seconds, output };
 }
 
@@ -220,7 +237,10 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (command === "check") {
-    const problems = (await Promise.all(names.map((n) => staleness(n)))).flat();
+    const problems = [
+      ...(await Promise.all(names.map((n) => staleness(n)))).flat(),
+      ...(await Promise.all(names.map((n) => pathProblems(`${NOTEBOOK_DIR}${n}.ipynb`)))).flat(),
+    ];
     for (const p of problems) console.error(p);
     console.log(problems.length ? `${problems.length} problem(s)` : `${names.length} notebooks up to date`);
     return problems.length ? 1 : 0;

@@ -5,6 +5,7 @@ import {
   executeNotebook,
   failingCell,
   listNotebookSources,
+  pathProblems,
   pythonForJupyter,
   staleness,
   stripExecutionMetadata,
@@ -98,6 +99,26 @@ Deno.test("the committed notebooks are valid nbformat 4.5 and match their TypeSc
   const names = await listNotebookSources();
   assert.ok(names.length > 0);
   assert.deepEqual((await Promise.all(names.map((n) => staleness(n)))).flat(), []);
+});
+
+Deno.test("the committed notebooks print no absolute path of the machine that ran them", async () => {
+  const dir = new URL("../notebooks/", import.meta.url).pathname;
+  const names = await listNotebookSources();
+  assert.deepEqual((await Promise.all(names.map((n) => pathProblems(`${dir}${n}.ipynb`)))).flat(), []);
+});
+
+Deno.test("pathProblems names the notebook, the cell and the path", async () => {
+  const dir = await Deno.makeTempDir();
+  const nb = buildNotebook([{ kind: "code", source: "x" }], "q");
+  nb.cells[0].outputs = [{ output_type: "stream", name: "stdout", text: "run folder: /home/me/results/r\n" }];
+  await Deno.writeTextFile(`${dir}/01_q.ipynb`, serializeNotebook(nb));
+  const problems = await pathProblems(`${dir}/01_q.ipynb`);
+  assert.equal(problems.length, 1);
+  assert.match(
+    problems[0],
+    /01_q\.ipynb: cell 1 \(id q-01\) prints the absolute path \/home\/me\/results\/r \(stream\)/,
+  );
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("the notebook sources type-check (their cells are one TypeScript module each)", async () => {

@@ -19,7 +19,16 @@
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { countBoxes, dataStats, scanSplit } from "../lib/data/mod.ts";
 import { INPUT_HEIGHT, INPUT_WIDTH, OBJECT_CLASSES } from "../lib/types.ts";
-import { chartBundle, frameTable, notebookContext, pictureGrid, show, tableBundle } from "../lib/site/mod.ts";
+import { CLASS_COLORS } from "../lib/report/charts.ts";
+import {
+  chartBundle,
+  frameTable,
+  notebookContext,
+  pictureGrid,
+  show,
+  svgBundle,
+  tableBundle,
+} from "../lib/site/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);
@@ -142,7 +151,11 @@ await show(
       x: { field: "start", type: "quantitative", title: "sqrt(w*h), input pixels" },
       x2: { field: "end" },
       y: { field: "boxes", type: "quantitative", title: "boxes", stack: null },
-      color: { field: "class", type: "nominal", scale: { domain: ["face_mask", "face"], range: ["#1a9850", "#d73027"] } },
+      color: {
+        field: "class",
+        type: "nominal",
+        scale: { domain: ["face_mask", "face"], range: [CLASS_COLORS.face_mask, CLASS_COLORS.face] },
+      },
       opacity: { value: 0.6 },
       column: { field: "split", type: "nominal", title: null },
     },
@@ -166,4 +179,4 @@ const pictures = await Promise.all(samples.map(async (r) => ({
   dashed: r.difficult,
   caption: `${r.id} (${r.width}x${r.height})`,
 })));
-await show({ "image/svg+xml": pictureGrid(pictures, { columns: 4, cellWidth: 230 }), "text/plain": "[sample grid]" });
+await show(svgBundle(pictureGrid(pictures, { columns: 4, cellWidth: 230 }), "[sample grid]"));

@@ -114,7 +114,8 @@ await show(tableBundle({
 }));
 
 // %%
-const MAP_COLORS = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3"];
+// One colour per branch, none of them the class colours (green face_mask, red face) used in every other drawing.
+const MAP_COLORS = ["#377eb8", "#ff7f00", "#984ea3", "#a6761d"];
 const val = await scanSplit(ctx.data.root, "val");
 const sample = val.records[0];
 const bytes = await Deno.readFile(sample.imagePath);

@@ -19,7 +19,16 @@
 import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { parseEpochCsv, runSummaryOf } from "../lib/train/mod.ts";
 import { perClassTable, trainingChartSpec } from "../lib/report/mod.ts";
-import { chartBundle, notebookContext, show, showReportTable, ssdv2RunDir, tableBundle } from "../lib/site/mod.ts";
+import {
+  chartBundle,
+  displayPath,
+  notebookContext,
+  show,
+  showReportTable,
+  ssdv2MissingNote,
+  ssdv2RunDir,
+  tableBundle,
+} from "../lib/site/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);
@@ -34,14 +43,12 @@ console.log(ctx.banner);
 // %%
 const runDir = await ssdv2RunDir(ctx);
 if (runDir === null) {
-  console.log(
-    `MISSING: no evaluated SSDv2 (4 branches) run on real data in ${ctx.resultsDir}. Train one with\n` +
-      "  deno task train experiments/ablation/branches-4.json\nand re-run this notebook. Nothing below is shown.",
-  );
+  console.log(ssdv2MissingNote(ctx.resultsDir));
 } else {
   const config = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
   const prov = JSON.parse(await Deno.readTextFile(`${runDir}/provenance.json`));
-  console.log(`run folder: ${runDir}`);
+  // Paths relative to the repository: the outputs must not carry the paths of the machine that ran them.
+  console.log(`run folder: ${displayPath(runDir)}`);
   console.log(`config: ${config.experiment}/${config.name}: ${config.description}`);
   console.log(
     `schedule: ${config.train.epochs} epochs, batch ${config.train.batchSize} (micro-batches of ` +
@@ -49,8 +56,8 @@ if (runDir === null) {
       `[${config.train.decayEpochs}], weight decay ${config.train.weightDecay}`,
   );
   console.log(
-    `data: ${prov.data.description} (${prov.data.trainImages} train / ${prov.data.valImages} val images, ` +
-      `${prov.data.label})`,
+    `data: folder ${displayPath(prov.data.root)} (${prov.data.trainImages} train / ${prov.data.valImages} val ` +
+      `images, ${prov.data.label})`,
   );
   console.log(
     `backend ${prov.backend?.name}; commit ${prov.commit ?? "?"}${prov.dirty ? " (dirty)" : ""}; ` +

@@ -21,6 +21,7 @@ import { loadDetector } from "../lib/inference/mod.ts";
 import { CLASS_NAMES, type Detection, OBJECT_CLASSES } from "../lib/types.ts";
 import {
   chartBundle,
+  displayPath,
   notebookContext,
   pictureGrid,
   show,
@@ -35,7 +36,8 @@ const ctx = await notebookContext();
 console.log(ctx.banner);
 
 const runDir = await ssdv2RunDir(ctx);
-console.log(runDir ?? ssdv2MissingNote(ctx.resultsDir));
+// Relative to the repository: the outputs must not carry the paths of the machine that ran them.
+console.log(runDir === null ? ssdv2MissingNote(ctx.resultsDir) : `run folder: ${displayPath(runDir)}`);
 
 // %% [markdown]
 // ## Evaluation of the kept weights on the val split

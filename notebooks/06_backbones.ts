@@ -26,6 +26,7 @@ import { backboneChartSpec, backboneTable } from "../lib/report/mod.ts";
 import { TRUNKS } from "../lib/model/mod.ts";
 import {
   chartBundle,
+  displayPath,
   gridRuns,
   notebookContext,
   type RunFolder,
@@ -50,7 +51,7 @@ const runs = await gridRuns(ctx, {
   shared: (profile) => [sharedSsdv2Experiment(profile === "paper" ? "backbones" : `backbones/${profile}`) ?? []].flat(),
 });
 const present = runs.filter((r): r is RunFolder => r !== null);
-for (const r of present) console.log(`${(r.config.model as { trunk: string }).trunk}: ${r.path}`);
+for (const r of present) console.log(`${(r.config.model as { trunk: string }).trunk}: ${displayPath(r.path)}`);
 
 // %% [markdown]
 // ## The comparison table

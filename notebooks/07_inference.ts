@@ -19,6 +19,7 @@ import { loadImage, normalize, scanSplit } from "../lib/data/mod.ts";
 import { loadDetector, loadRunModel, prepareImage } from "../lib/inference/mod.ts";
 import { INPUT_HEIGHT, INPUT_WIDTH } from "../lib/types.ts";
 import {
+  displayPath,
   notebookContext,
   pictureGrid,
   show,
@@ -32,7 +33,8 @@ const ctx = await notebookContext();
 console.log(ctx.banner);
 
 const runDir = await ssdv2RunDir(ctx, { epochs: 1 });
-console.log(runDir ?? ssdv2MissingNote(ctx.resultsDir));
+// Relative to the repository: the outputs must not carry the paths of the machine that ran them.
+console.log(runDir === null ? ssdv2MissingNote(ctx.resultsDir) : `run folder: ${displayPath(runDir)}`);
 
 // %% [markdown]
 // ## Detections on a few images

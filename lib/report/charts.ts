@@ -18,6 +18,12 @@ export type VlSpec = Record<string, unknown>;
 /** Schema URL of the vega-lite version we compile with (pinned 6.x). */
 export const VL_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
+/** Colour of each class in the charts: face_mask green, face red (ColorBrewer RdYlGn ends). */
+export const CLASS_COLORS: Readonly<Record<string, string>> = { face_mask: "#1a9850", face: "#d73027" };
+
+/** Colours of classes outside {@link CLASS_COLORS} (none of them green or red). */
+const OTHER_COLORS = ["#4c78a8", "#f58518", "#b279a2", "#9d755d"];
+
 /** Options shared by the chart builders. */
 export interface ChartOptions {
   /** Chart title; each builder has a default. */
@@ -65,9 +71,13 @@ export function prChartSpec(
 ): VlSpec {
   const maxPoints = options.maxPoints ?? 400;
   const values: { cls: string; recall: number; precision: number }[] = [];
+  const legend: string[] = [], colors: string[] = [];
   for (const c of curves) {
     if (c.ap === null) continue;
     const cls = `${c.name} (AP ${(c.ap * 100).toFixed(2)}%)`;
+    legend.push(cls);
+    const others = colors.filter((x) => OTHER_COLORS.includes(x)).length;
+    colors.push(CLASS_COLORS[c.name] ?? OTHER_COLORS[others % OTHER_COLORS.length]);
     const p = options.envelope ? c.interpolated : c.precision;
     for (const i of prCurveIndices(c.recall, maxPoints)) {
       values.push({ cls, recall: c.recall[i], precision: p[i] });
@@ -87,6 +97,8 @@ export function prChartSpec(
         field: "cls",
         type: "nominal",
         title: "Class (AP@0.5)",
+        // Each class in its one colour (CLASS_COLORS), as in the drawings of boxes.
+        scale: { domain: legend, range: colors },
         legend: { orient: "right", labelLimit: 0 },
       },
     },
@@ -223,9 +235,6 @@ export function backboneChartSpec(runs: readonly RunSummary[], options: ChartOpt
   };
 }
 
-/** Colour of each class in the charts: face_mask green, face red (ColorBrewer RdYlGn ends). */
-export const CLASS_COLORS: Readonly<Record<string, string>> = { face_mask: "#1a9850", face: "#d73027" };
-
 /**
  * AP by face size at the model input: one group of bars per size bucket, one bar per class in its colour
  * ({@link CLASS_COLORS}), the number of ground-truth boxes in the tooltip. Buckets where a class has no ground truth
@@ -242,12 +251,11 @@ export function bySizeChartSpec(bySize: BySizeResult, options: ChartOptions = {}
         : [];
     })
   );
-  const palette = ["#4c78a8", "#f58518", "#54a24b", "#b279a2"];
   const color = {
     field: "cls",
     type: "nominal",
     title: "Class",
-    scale: { domain: classes, range: classes.map((c, i) => CLASS_COLORS[c] ?? palette[i % palette.length]) },
+    scale: { domain: classes, range: classes.map((c, i) => CLASS_COLORS[c] ?? OTHER_COLORS[i % OTHER_COLORS.length]) },
     legend: { orient: "bottom" },
   };
   return {

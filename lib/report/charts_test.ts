@@ -71,6 +71,10 @@ Deno.test("prChartSpec: AP in the legend labels, classes without ground truth le
   const labels = [...new Set(v.map((r) => r.cls))];
   assert.deepEqual(labels, ["face_mask (AP 75.00%)", "x (AP 12.35%)"]);
   assert.equal(v.filter((r) => r.cls.startsWith("x")).length, 50);
+  // Each class in its CLASS_COLORS colour; a class without one gets a colour that is neither green nor red.
+  // deno-lint-ignore no-explicit-any
+  const color = (spec.encoding as any).color.scale;
+  assert.deepEqual(color, { domain: labels, range: [CLASS_COLORS.face_mask, "#4c78a8"] });
   compileSpec(spec);
 });
 

@@ -5,12 +5,18 @@
  * @module
  */
 
+import { CLASS_COLORS } from "../report/charts.ts";
 import type { Box } from "../types.ts";
 import { CLASS_NAMES } from "../types.ts";
 import { escapeHtml } from "./html.ts";
 
-/** Box colour per class id: face_mask green, face red (background unused). */
-export const CLASS_COLORS: readonly string[] = ["#888888", "#1a9850", "#d73027"];
+/**
+ * Box colour of a class id, from lib/report's `CLASS_COLORS` (the one colour of each class in every chart and
+ * drawing: face_mask green, face red); grey for background and unknown ids.
+ */
+export function classColor(label: number): string {
+  return CLASS_COLORS[CLASS_NAMES[label] ?? ""] ?? "#888888";
+}
 
 /** One picture of a grid. */
 export interface Picture {
@@ -49,13 +55,26 @@ function mimeOf(bytes: Uint8Array): string {
   throw new Error("pictureGrid: image bytes are neither JPEG nor PNG");
 }
 
-function base64(bytes: Uint8Array): string {
+/** Base64 of bytes (chunked: spreading a large array into `String.fromCharCode` overflows the stack). */
+export function base64(bytes: Uint8Array): string {
   let s = "";
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s);
 }
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
+
+/**
+ * Cuts `text` to what fits in `width` pixels at `fontSize` (DejaVu Sans, the font resvg draws with, averages about 0.6 em a glyph) by
+ * dropping characters from its middle, so a long caption never runs into the next cell and keeps both the start of
+ * the image id and the counts at its end.
+ */
+export function fitText(text: string, width: number, fontSize: number): string {
+  const max = Math.max(2, Math.floor(width / (0.6 * fontSize)));
+  if (text.length <= max) return text;
+  const head = Math.floor((max - 1) * 0.4);
+  return `${text.slice(0, head)}\u2026${text.slice(text.length - (max - 1 - head))}`;
+}
 
 /**
  * Lays out pictures in a grid as one SVG document. Each box is drawn in its class colour with a label
@@ -89,7 +108,7 @@ export function pictureGrid(pictures: Picture[], options: GridOptions = {}): str
         `href="data:${mimeOf(p.bytes)};base64,${base64(p.bytes)}"/>`,
     );
     p.boxes.forEach((b, k) => {
-      const color = p.colors?.[k] ?? CLASS_COLORS[p.labels[k]] ?? "#0000ff";
+      const color = p.colors?.[k] ?? classColor(p.labels[k]);
       const bx = x + b[0] * cellW, by = y + b[1] * h;
       const bw = (b[2] - b[0]) * cellW, bh = (b[3] - b[1]) * h;
       const dash = p.dashed?.[k] ? ' stroke-dasharray="4 3"' : "";
@@ -109,7 +128,7 @@ export function pictureGrid(pictures: Picture[], options: GridOptions = {}): str
     if (p.caption) {
       parts.push(
         `<text x="${r1(x)}" y="${r1(y + rowH[Math.floor(i / columns)] + 13)}" font-size="11" ` +
-          `font-family="sans-serif" fill="#333">${escapeHtml(p.caption)}</text>`,
+          `font-family="sans-serif" fill="#333">${escapeHtml(fitText(p.caption, cellW, 11))}</text>`,
       );
     }
   });

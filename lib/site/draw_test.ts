@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { pictureGrid } from "./draw.ts";
+import { CLASS_COLORS } from "../report/charts.ts";
+import { classColor, fitText, pictureGrid } from "./draw.ts";
 
 // A 1x1 PNG's signature is all the grid looks at; the rest is carried through base64 untouched.
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -56,4 +57,23 @@ Deno.test("pictureGrid draws per-box colours and texts, and no text for an empty
   assert.ok(svg.includes(">10 px</text>"));
   assert.equal(svg.match(/<text /g)?.length, 1);
   assert.ok(!svg.includes("background"));
+});
+
+Deno.test("classColor takes lib/report's CLASS_COLORS by class id; grey for background and unknown ids", () => {
+  assert.equal(classColor(1), CLASS_COLORS.face_mask);
+  assert.equal(classColor(2), CLASS_COLORS.face);
+  assert.equal(classColor(0), "#888888");
+  assert.equal(classColor(7), "#888888");
+});
+
+Deno.test("fitText cuts a caption's middle to the cell width; short ones stay whole", () => {
+  // 110 px at 11 px: 110 / 6.6 = 16 characters: 6 of the start, an ellipsis, 9 of the end.
+  assert.equal(fitText("short", 110, 11), "short");
+  const cut = fitText("13_Interview_Interview_2_People_Visible_13_107: 2 faces", 110, 11);
+  assert.equal(cut, "13_Int\u2026: 2 faces");
+  assert.equal(cut.length, 16);
+  const svg = pictureGrid([{ bytes: PNG, width: 2, height: 1, boxes: [], labels: [], caption: "x".repeat(80) }], {
+    cellWidth: 110,
+  });
+  assert.ok(svg.includes(`>${"x".repeat(6)}\u2026${"x".repeat(9)}</text>`));
 });

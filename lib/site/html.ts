@@ -27,6 +27,12 @@ export interface SiteChart {
   svg?: string;
 }
 
+/** A picture in the report: an SVG document (e.g. lib/site/draw's `pictureGrid`) placed inline in the page. */
+export interface SitePicture {
+  title: string;
+  svg: string;
+}
+
 /** A link, typically to a run folder relative to the page. */
 export interface SiteLink {
   href: string;
@@ -42,9 +48,12 @@ export interface SiteSection {
   notes?: string[];
   tables?: SiteTable[];
   charts?: SiteChart[];
+  pictures?: SitePicture[];
   links?: SiteLink[];
   /** Shown as a highlighted warning (e.g. "these numbers come from generated data"). */
   warning?: string;
+  /** Folded away under its title (a `<details>` element) until the reader opens it; left out of the top navigation. */
+  collapsed?: boolean;
 }
 
 /** The whole report. */
@@ -121,6 +130,15 @@ function inlineScript(code: string): string {
 
 const ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
+/**
+ * The spec without its `$schema`: vega-lite compiles it the same, and the page then holds no URL beyond the
+ * namespaces inside the vega scripts, so a grep for external addresses finds none.
+ */
+function withoutSchema(spec: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _schema, ...rest } = spec;
+  return rest;
+}
+
 /** Checks that a spec carries its data inline, so the static page never fetches anything. */
 function assertInlineData(spec: unknown, where: string): void {
   const visit = (node: unknown): void => {
@@ -150,6 +168,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .charts { display: flex; flex-wrap: wrap; gap: 18px; }
 figure { margin: 0; background: #fff; border: 1px solid #e1e4e8; padding: 8px; border-radius: 6px; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
+figure.picture svg { max-width: 100%; height: auto; }
+details > summary { font-size: 20px; font-weight: 600; cursor: pointer; margin-top: 36px; }
+p.note { color: #444; font-size: 14px; margin: 4px 0; }
 footer { margin-top: 40px; color: #666; font-size: 13px; }
 `;
 
@@ -186,7 +207,11 @@ export function renderPage(report: SiteReport, options: RenderPageOptions = {}):
     if (!ID_PATTERN.test(s.id)) throw new Error(`renderPage: section id "${s.id}" must match ${ID_PATTERN}`);
     if (seen.has(s.id)) throw new Error(`renderPage: duplicate section id "${s.id}"`);
     seen.add(s.id);
-    const parts: string[] = [`<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>`];
+    const parts: string[] = [
+      s.collapsed
+        ? `<section id="${s.id}"><details><summary>${escapeHtml(s.title)}</summary>`
+        : `<section id="${s.id}"><h2>${escapeHtml(s.title)}</h2>`,
+    ];
     if (s.warning) parts.push(`<p class="warning">${escapeHtml(s.warning)}</p>`);
     for (const n of s.notes ?? []) parts.push(`<p>${escapeHtml(n)}</p>`);
     for (const t of s.tables ?? []) parts.push(renderTable(t));
@@ -195,7 +220,7 @@ export function renderPage(report: SiteReport, options: RenderPageOptions = {}):
       s.charts.forEach((c, i) => {
         const id = `chart-${s.id}-${i}`;
         assertInlineData(c.spec, `renderPage: chart "${c.title}" in section "${s.id}"`);
-        chartData.push({ id, spec: c.spec });
+        chartData.push({ id, spec: withoutSchema(c.spec) });
         parts.push(
           `<figure><figcaption>${escapeHtml(c.title)}</figcaption><div id="${id}" class="chart">${
             c.svg ?? "<em>chart needs JavaScript</em>"
@@ -204,6 +229,10 @@ export function renderPage(report: SiteReport, options: RenderPageOptions = {}):
       });
       parts.push("</div>");
     }
+    for (const p of s.pictures ?? []) {
+      if (!/^<svg[\s>]/.test(p.svg.trimStart())) throw new Error(`renderPage: picture "${p.title}" is not an SVG`);
+      parts.push(`<figure class="picture"><figcaption>${escapeHtml(p.title)}</figcaption>${p.svg}</figure>`);
+    }
     if (s.links?.length) {
       parts.push(
         "<ul>" +
@@ -211,10 +240,11 @@ export function renderPage(report: SiteReport, options: RenderPageOptions = {}):
           "</ul>",
       );
     }
-    parts.push("</section>");
+    parts.push(s.collapsed ? "</details></section>" : "</section>");
     return parts.join("\n");
   });
-  const nav = report.sections.map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join("");
+  const nav = report.sections.filter((s) => !s.collapsed).map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`)
+    .join("");
   const scripts = options.scripts
     ? `<script>${inlineScript(options.scripts.vega)}</script>\n<script>${
       inlineScript(options.scripts.vegaLite)

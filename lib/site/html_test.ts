@@ -82,7 +82,10 @@ Deno.test("renderPage: title escaped, sections, chart placeholders with fallback
   assert.ok(html.includes("<script>/*VL*/</script>"));
   const m = html.match(/<script type="application\/json" id="site-charts">(.*?)<\/script>/);
   assert.ok(m);
-  assert.deepEqual(JSON.parse(m[1]), [{ id: "chart-ablation-0", spec }]);
+  // The spec as given, less its $schema URL (the page holds no external address).
+  const { $schema: _schema, ...bare } = spec;
+  assert.deepEqual(JSON.parse(m[1]), [{ id: "chart-ablation-0", spec: bare }]);
+  assert.ok(!html.includes("vega.github.io"));
   // No external resources: every src/href is relative or a fragment.
   assert.equal(/(src|href)="(https?:)?\/\//.test(html), false);
 });
@@ -102,4 +105,25 @@ Deno.test("renderPage refuses charts that would fetch data, and bad or duplicate
   const dup = report();
   dup.sections.push({ ...dup.sections[0] });
   assert.throws(() => renderPage(dup), /duplicate section id "ablation"/);
+});
+
+Deno.test("renderPage: pictures inline as SVG figures, collapsed sections folded and left out of the navigation", () => {
+  const r = report();
+  r.sections[0].pictures = [{
+    title: "detections <val>",
+    svg: '<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>',
+  }];
+  r.sections.push({ id: "quick", title: "Quick runs", collapsed: true, notes: ["pipeline checks"] });
+  const html = renderPage(r);
+  assert.ok(
+    html.includes(
+      '<figure class="picture"><figcaption>detections &lt;val&gt;</figcaption><svg xmlns="http://www.w3.org/2000/svg">' +
+        "<rect/></svg></figure>",
+    ),
+  );
+  assert.ok(html.includes('<section id="quick"><details><summary>Quick runs</summary>'));
+  assert.ok(html.includes("<p>pipeline checks</p>\n</details></section>"));
+  assert.ok(html.includes('<nav><a href="#ablation">Ablation</a></nav>'));
+  r.sections[0].pictures = [{ title: "x", svg: "<img src=x>" }];
+  assert.throws(() => renderPage(r), /picture "x" is not an SVG/);
 });

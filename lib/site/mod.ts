@@ -15,3 +15,4 @@ export * from "./display.ts";
 export * from "./report.ts";
 export * from "./smoke.ts";
 export * from "./notebook_runs.ts";
+export * from "./paths.ts";

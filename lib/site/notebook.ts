@@ -188,3 +188,48 @@ export function notebookProfile(env: Record<string, string | undefined> = Deno.e
   }
   return value;
 }
+
+/** An absolute path found in a notebook's outputs by {@link absolutePathsInOutputs}. */
+export interface PathLeak {
+  /** 1-based cell number. */
+  cell: number;
+  id: string;
+  /** The output part it was found in (`stream`, `error`, or a MIME type). */
+  part: string;
+  path: string;
+}
+
+// A POSIX path from the root with at least one folder (`/work/main`, `/tmp/x`), not preceded by what would make it
+// part of a word, a URL or a relative path (`results/ablation`, `https://...`, `img/s`); or a Windows drive path.
+const ABSOLUTE_PATH = /(?<![\w.~:/\\-])\/(?:[\w.@+-]+\/)+[\w.@+-]*|\b[A-Za-z]:\\[\w.@+\\-]+/g;
+
+/** Output text worth scanning: text parts, error messages, JSON and SVG (without their embedded base64 images). */
+function outputTexts(output: Record<string, unknown>): { part: string; text: string }[] {
+  const join = (v: unknown) => (Array.isArray(v) ? v.join("") : typeof v === "string" ? v : JSON.stringify(v));
+  if (output.output_type === "stream") return [{ part: "stream", text: join(output.text) }];
+  if (output.output_type === "error") {
+    return [{ part: "error", text: `${output.evalue ?? ""}\n${join(output.traceback ?? [])}` }];
+  }
+  const data = (output.data ?? {}) as Record<string, unknown>;
+  return Object.entries(data).filter(([mime]) => !/^image\/(png|jpeg|gif)$/.test(mime)).map(([mime, v]) => ({
+    part: mime,
+    // Base64 data (images inside an SVG or HTML) holds `/` and letters in any order, so it is left out.
+    text: join(v).replace(/data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+/g, "data:..."),
+  }));
+}
+
+/**
+ * Absolute paths in a notebook's outputs (printed run folders, data roots, temporary folders): the committed
+ * notebooks must not carry the paths of the machine that ran them. Sources are not scanned.
+ */
+export function absolutePathsInOutputs(nb: Notebook): PathLeak[] {
+  const leaks: PathLeak[] = [];
+  nb.cells.forEach((c, i) => {
+    for (const o of c.outputs ?? []) {
+      for (const { part, text } of outputTexts(o)) {
+        for (const m of text.matchAll(ABSOLUTE_PATH)) leaks.push({ cell: i + 1, id: c.id, part, path: m[0] });
+      }
+    }
+  });
+  return leaks;
+}

@@ -10,6 +10,7 @@ import type { ReportTable, RunSummary } from "../report/mod.ts";
 import { runSummaryOf } from "../train/mod.ts";
 import type { NotebookContext } from "./context.ts";
 import { frameTable, show, tableBundle } from "./display.ts";
+import { displayPath } from "./paths.ts";
 import { listRuns, pickRun, type RunFolder, type RunQuery } from "./runs.ts";
 import { type SmokeRunOptions, trainSmokeRun } from "./smoke.ts";
 
@@ -47,7 +48,7 @@ export async function ssdv2RunDir(ctx: NotebookContext, options: { epochs?: numb
 
 /** The one-line note a notebook prints when {@link ssdv2RunDir} found no run. */
 export function ssdv2MissingNote(resultsDir: string): string {
-  return `MISSING: no evaluated SSDv2 (4 branches) run on real data in ${resultsDir}; train one with ` +
+  return `MISSING: no evaluated SSDv2 (4 branches) run on real data in ${displayPath(resultsDir)}; train one with ` +
     "`deno task train experiments/ablation/branches-4.json`. Nothing below is shown.";
 }
 

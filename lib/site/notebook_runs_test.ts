@@ -132,8 +132,9 @@ Deno.test("ssdv2RunDir (full): the best evaluated SSDv2 run by experiment order,
   const empty = await Deno.makeTempDir();
   assert.equal(await ssdv2RunDir(full(empty)), null);
   assert.equal(
-    ssdv2MissingNote("/x/results"),
-    "MISSING: no evaluated SSDv2 (4 branches) run on real data in /x/results; train one with " +
+    ssdv2MissingNote(new URL("../../results", import.meta.url).pathname),
+    // The repository's results folder, named relative to the repository: no absolute path in a notebook's output.
+    "MISSING: no evaluated SSDv2 (4 branches) run on real data in results; train one with " +
       "`deno task train experiments/ablation/branches-4.json`. Nothing below is shown.",
   );
 });

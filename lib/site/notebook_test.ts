@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  absolutePathsInOutputs,
   buildNotebook,
   fromSourceLines,
   type Notebook,
@@ -125,4 +126,37 @@ Deno.test("notebookProfile defaults to full and rejects unknown values", () => {
     () => notebookProfile({ NOTEBOOK_PROFILE: "quick" }),
     /NOTEBOOK_PROFILE must be "smoke" or "full", got "quick"/,
   );
+});
+
+Deno.test("absolutePathsInOutputs finds machine paths in text, HTML and errors, not URLs, relative paths or base64", () => {
+  const nb = buildNotebook([{ kind: "code", source: "a" }, { kind: "code", source: "b" }], "p");
+  nb.cells[0].outputs = [
+    {
+      output_type: "stream",
+      name: "stdout",
+      text: ["run folder: results/ablation/b-4\n", "3,069 train / 930 val, 36 img/s\n"],
+    },
+    {
+      output_type: "display_data",
+      metadata: {},
+      data: {
+        "text/html": "<table><tr><td>https://vega.github.io/schema/x.json</td></tr></table><br/>",
+        // Base64 holds "/tmp/" by chance; it is not a path.
+        "image/svg+xml": '<svg><image href="data:image/jpeg;base64,AB/tmp/CD+/work/x=="/></svg>',
+        "image/png": "iVBOR/work/main/x",
+        "text/plain": "[chart]",
+      },
+    },
+  ];
+  assert.deepEqual(absolutePathsInOutputs(nb), []);
+  nb.cells[1].outputs = [
+    { output_type: "stream", name: "stdout", text: "data at /work/shared/datasets/aizoo-facemask (x)\n" },
+    { output_type: "display_data", metadata: {}, data: { "text/html": "<td>/tmp/notebook_runs_1/r</td>" } },
+    { output_type: "error", ename: "Error", evalue: "cannot read C:\\Users\\me\\x.json", traceback: [] },
+  ];
+  assert.deepEqual(absolutePathsInOutputs(nb), [
+    { cell: 2, id: "p-02", part: "stream", path: "/work/shared/datasets/aizoo-facemask" },
+    { cell: 2, id: "p-02", part: "text/html", path: "/tmp/notebook_runs_1/r" },
+    { cell: 2, id: "p-02", part: "error", path: "C:\\Users\\me\\x.json" },
+  ]);
 });
