@@ -6,7 +6,7 @@ Deno.test("smokeRunConfig: tiny schedule over the defaults, model overrides, val
   const c = smokeRunConfig({ name: "b2", model: { branches: 2 } });
   assert.equal(c.name, "b2");
   assert.equal(c.experiment, "smoke");
-  assert.deepEqual(c.model, { trunk: "ssdv2", branches: 2, width: 16 });
+  assert.deepEqual(c.model, { trunk: "ssdv2", branches: 2, width: 16, priors: "own" });
   assert.equal(c.train.epochs, 2);
   assert.equal(c.train.batchSize, 8);
   assert.equal(c.train.microBatch, 4);

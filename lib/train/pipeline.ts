@@ -26,7 +26,7 @@ import {
 import { type DataProblem, formatProblem } from "../data/problems.ts";
 import { setupBackend } from "../backend/mod.ts";
 import { summarizeModel } from "../model/mod.ts";
-import { defaultDetectorFactory, type DetectorFactory, loadRunModel } from "../inference/mod.ts";
+import { defaultDetectorFactory, type DetectorFactory } from "../inference/mod.ts";
 import { loadConfig, readRunConfig, type RunConfig } from "../runs/config.ts";
 import { evalOptionsOf, evaluateModel, type ModelEvaluation } from "./evaluate.ts";
 import { exists, writeJsonAtomic } from "../runs/files.ts";

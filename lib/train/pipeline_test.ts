@@ -205,7 +205,8 @@ Deno.test("a run committed mid-way with its checkpoint and resumed in another cl
     await Deno.mkdir(a);
     await git(a, "init", "-q");
     await Deno.copyFile(new URL("../../.gitignore", import.meta.url).pathname, `${a}/.gitignore`);
-    const part = await runExperiment(config, {
+    // Under results/ablation/, as the paper-schedule runs are (results/test/ is git-ignored for test runs).
+    const part = await runExperiment({ ...config, experiment: "ablation" }, {
       resultsDir: `${a}/results`,
       runId: "tiny-p",
       resolve: resolveAt(`${tmp}/gen-a`),
