@@ -5,7 +5,8 @@
  * and `--table-only` split that into commands to run anywhere and a table step.
  * @module
  */
-import { runGrid } from "../lib/train/mod.ts";
+import { runGrid } from "../lib/experiments/grid.ts";
+import { GRID_OUTPUTS } from "../lib/reporting/run_outputs.ts";
 import { gridMain } from "./grid_command.ts";
 
 const HELP = `usage: deno task ablation [--profile quick|short|paper] [options]
@@ -44,7 +45,7 @@ if (import.meta.main) {
       help: HELP,
       profiles: true,
       run: async (args) => {
-        await runGrid("ablation", args);
+        await runGrid("ablation", { ...args, outputs: GRID_OUTPUTS });
       },
     }),
   );

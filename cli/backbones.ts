@@ -3,7 +3,8 @@
  * loss and schedule, then writes `results/backbones/backbones.{csv,md}` and its chart.
  * @module
  */
-import { runGrid } from "../lib/train/mod.ts";
+import { runGrid } from "../lib/experiments/grid.ts";
+import { GRID_OUTPUTS } from "../lib/reporting/run_outputs.ts";
 import { gridMain } from "./grid_command.ts";
 
 const HELP = `usage: deno task backbones [--profile quick|short|paper] [options]
@@ -41,7 +42,7 @@ if (import.meta.main) {
       help: HELP,
       profiles: true,
       run: async (args) => {
-        await runGrid("backbones", args);
+        await runGrid("backbones", { ...args, outputs: GRID_OUTPUTS });
       },
     }),
   );

@@ -56,7 +56,7 @@ export async function vocSplitToCoco(root: string, split: string): Promise<VocSp
 }
 
 /** Writes the problems lib/data found, one line each, and says how many samples were left out. */
-export function reportProblems(name: string, problems: readonly DataProblem[], io: Io): void {
+export function printProblems(name: string, problems: readonly DataProblem[], io: Io): void {
   for (const p of problems) io.error(`${name}: ${formatProblem(p)}`);
   const left = problems.filter((p) => p.severity === "error").length;
   if (left > 0) io.error(`${name}: ${left} problem(s) left samples out of the ground truth (listed above)`);
@@ -81,7 +81,7 @@ export async function main(args: string[], io: Io = CONSOLE): Promise<number> {
   if (!root) return usageError(io, "data:coco", "--data DIR is required (or set FACEMASK_DATA)");
   try {
     const { source, json, problems } = await vocSplitToCoco(root, v.split);
-    reportProblems("data:coco", problems, io);
+    printProblems("data:coco", problems, io);
     if (v.out) {
       const slash = v.out.lastIndexOf("/");
       if (slash > 0) await Deno.mkdir(v.out.slice(0, slash), { recursive: true });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { generateDataset } from "../lib/data/generate.ts";
 import { scanSplit } from "../lib/data/dataset.ts";
-import { evaluate, type ImageDetection, toCocoDetections } from "../lib/metrics/mod.ts";
+import { type ImageDetection, scoreDetections, toCocoDetections } from "../lib/metrics/mod.ts";
 import type { Io } from "./command_args.ts";
 import { main } from "./data_coco.ts";
 
@@ -78,9 +78,9 @@ Deno.test("data:coco: a VOC split as COCO ground truth that metrics scores as li
     dets.push({ imageId: other.id, box: [0.1, 0.1, 0.2, 0.2], label: hardRec.labels[1], score: 0.95 });
     const imageSizes = Object.fromEntries(records.map((r) => [r.id, { width: r.width, height: r.height }]));
     const gts = records.map((r) => ({ imageId: r.id, boxes: r.boxes, labels: r.labels, difficult: r.difficult }));
-    const ours = evaluate(gts, dets, { imageSizes });
+    const ours = scoreDetections(gts, dets, { imageSizes });
     // The hit on the difficult box counts neither way: dropping it changes nothing.
-    assert.deepEqual(evaluate(gts, dets.slice(1), { imageSizes }).voc, ours.voc);
+    assert.deepEqual(scoreDetections(gts, dets.slice(1), { imageSizes }).voc, ours.voc);
     await Deno.writeTextFile(`${tmp}/dets.json`, JSON.stringify(toCocoDetections(dets, { imageSizes })));
     const cli = await metricsCli(["--gt", `${tmp}/gt/gt.json`, "--dets", `${tmp}/dets.json`]);
     assert.equal(cli.code, 0, cli.stderr);

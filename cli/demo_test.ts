@@ -8,7 +8,7 @@ import { loadImage } from "../lib/data/image.ts";
 import { parseVocXml } from "../lib/data/voc.ts";
 import { planScene, renderScene } from "../lib/data/generate.ts";
 import { loadDetector, type PixelDetection } from "../lib/inference/mod.ts";
-import { findChromium, inspectPage } from "../lib/site/browser.ts";
+import { findChromium, inspectPage } from "../lib/util/devtools.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { resizeFill } from "../results/demo/resize.js";
 import {

@@ -10,7 +10,7 @@ import { type DetectorFactory, loadRunModel, saveModelFolder } from "../lib/infe
 import { setupBackend } from "../lib/backend/mod.ts";
 import { resolveConfig } from "../lib/runs/config.ts";
 import { writeJsonAtomic } from "../lib/runs/files.ts";
-import { evalOptionsOf, evaluateModel } from "../lib/train/evaluate.ts";
+import { evalOptionsOf, evaluateModel } from "../lib/evaluation/evaluate.ts";
 import type { Io } from "./command_args.ts";
 import { main as dataCoco } from "./data_coco.ts";
 import { expandGlob, expandInputs, globSegmentRegExp, imageIdOf, main } from "./detect.ts";

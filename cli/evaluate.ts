@@ -5,8 +5,8 @@
  * @module
  */
 import type { BackendChoice } from "../lib/backend/mod.ts";
-import { writeRunReports } from "../lib/train/mod.ts";
-import { evaluateRunOn } from "../lib/train/run_evaluation.ts";
+import { writeRunTables } from "../lib/reporting/run_outputs.ts";
+import { evaluateRunOn } from "../lib/experiments/run_evaluation.ts";
 import { type Io, parseCommandArgs, usageError } from "./command_args.ts";
 import { backendProblem, useBackendForRun } from "./backend_option.ts";
 
@@ -59,7 +59,7 @@ export async function main(args: string[], io: Io = CONSOLE): Promise<number> {
     const outcome = await evaluateRunOn(runDir, { data: values.data, split: values.split });
     const e = outcome.evaluation;
     // The run's own tables and charts follow its own metrics.json; an evaluation on other data has its own folder.
-    const files = outcome.own ? await writeRunReports(runDir) : [];
+    const files = outcome.own ? await writeRunTables(runDir) : [];
     const ap = Object.entries(e.result.voc).map(([k, v]) => `${k} ${v.ap === null ? "n/a" : (v.ap * 100).toFixed(2)}`);
     io.log(`mAP ${e.result.map === null ? "n/a" : (e.result.map * 100).toFixed(2)}% (${ap.join(", ")})`);
     io.log(

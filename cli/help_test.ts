@@ -104,9 +104,9 @@ Deno.test("cli: --help of train, detect, reproduce loads no danfo (no punycode w
   }
 });
 
-Deno.test("cli: importing the commands and lib/report, lib/site does not load danfo", async () => {
+Deno.test("cli: importing the commands and lib/reporting, lib/notebooks, lib/experiments does not load danfo", async () => {
   const modules = ["cli/train.ts", "cli/evaluate.ts", "cli/detect.ts", "cli/reproduce.ts", "cli/ablation.ts"]
-    .concat(["cli/report.ts", "lib/report/mod.ts", "lib/site/mod.ts", "lib/train/mod.ts"]);
+    .concat(["cli/report.ts", "lib/reporting/mod.ts", "lib/notebooks/mod.ts", "lib/experiments/mod.ts"]);
   const code = modules.map((m) => `import "./${m}";`).join("\n") +
     `\nimport { danfoLoaded } from "./lib/util/danfo.ts";\nconsole.log(JSON.stringify(danfoLoaded()));`;
   const out = await new Deno.Command(Deno.execPath(), {

@@ -8,13 +8,13 @@
 import { parseCommandArgs, usageError } from "./command_args.ts";
 import {
   apSummary,
-  evaluate,
   metricsSummary,
   parseCocoGroundTruth,
   readCocoDetections,
   readCocoGroundTruth,
+  scoreDetections,
 } from "../lib/metrics/mod.ts";
-import { reportProblems, vocSplitToCoco } from "./data_coco.ts";
+import { printProblems, vocSplitToCoco } from "./data_coco.ts";
 
 const HELP = `Usage: deno task metrics --gt GT.json --dets DETS.json [options]
        deno task metrics --gt-voc DIR [--split val] --dets DETS.json [options]
@@ -69,11 +69,11 @@ export async function main(args: string[]): Promise<number> {
     else {
       // The same conversion as deno task data:coco, read back through the COCO parser, so both routes agree.
       const voc = await vocSplitToCoco(values["gt-voc"]!, values.split!);
-      reportProblems("metrics", voc.problems, io);
+      printProblems("metrics", voc.problems, io);
       gt = parseCocoGroundTruth(voc.json, voc.source);
     }
     const dets = await readCocoDetections(values.dets, { groundTruth: gt });
-    const result = evaluate(gt.images, dets, {
+    const result = scoreDetections(gt.images, dets, {
       classes: gt.classes,
       coordinates: "pixels",
       imageSizes: gt.imageSizes,

@@ -13,7 +13,7 @@
  * @module
  */
 
-import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
+import "../lib/notebooks/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { parseCommandArgs, usageError } from "./command_args.ts";
 import {
   absolutePathsInOutputs,
@@ -24,7 +24,7 @@ import {
   notebookProblems,
   parseNotebookSource,
   serializeNotebook,
-} from "../lib/site/mod.ts";
+} from "../lib/notebooks/mod.ts";
 
 const NOTEBOOK_DIR = new URL("../notebooks/", import.meta.url).pathname;
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildNotebook, type Notebook, serializeNotebook } from "../lib/site/mod.ts";
+import { buildNotebook, type Notebook, serializeNotebook } from "../lib/notebooks/mod.ts";
 import {
   buildFromSource,
   executeNotebook,

@@ -2,7 +2,7 @@
  * `deno task report`: writes `results/index.html`, one static page (vega scripts inlined, no network) with the
  * reference numbers, Table 2 on the paper's schedule, the backbone comparison, the curves of every run in them,
  * example detections, AP by face size, operating points, confusion matrices, speeds with their CPU, every run folder
- * and the quick checks folded away (lib/site/report.ts).
+ * and the quick checks folded away (lib/reporting/site.ts).
  *
  *   deno task report [--results DIR] [--out FILE] [--data DIR] [--backend NAME] [--check] [--screenshot PNG]
  *
@@ -13,9 +13,10 @@
  * @module
  */
 
-import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
+import "../lib/notebooks/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { parseCommandArgs, usageError } from "./command_args.ts";
-import { buildSiteReport, findChromium, inspectPage, readVegaScripts, renderPage } from "../lib/site/mod.ts";
+import { buildReport, readVegaScripts, renderPage } from "../lib/reporting/mod.ts";
+import { findChromium, inspectPage } from "../lib/util/devtools.ts";
 
 const HELP = `usage: deno task report [options]
   --results DIR      folder of run folders (default results/)
@@ -73,7 +74,7 @@ async function main(args: string[]): Promise<number> {
     );
   }
   const data = await exampleData(values.data);
-  const report = await buildSiteReport(resultsDir, { data, backend });
+  const report = await buildReport(resultsDir, { data, backend });
   const html = renderPage(report, { scripts: await readVegaScripts() });
   await Deno.mkdir(resultsDir, { recursive: true });
   await Deno.writeTextFile(out, html);

@@ -7,10 +7,11 @@
 import { parseCommandArgs } from "./command_args.ts";
 import { GENERATED_DEFAULTS, resolveData } from "../lib/data/dataset.ts";
 import { resolveConfig } from "../lib/runs/config.ts";
-import { reproduceTable2 } from "../lib/train/reproduce.ts";
-import { evaluateRunOn } from "../lib/train/run_evaluation.ts";
-import { runExperiment } from "../lib/train/pipeline.ts";
-import { runGrid } from "../lib/train/grid.ts";
+import { reproduceTable2 } from "../lib/reporting/reproduce.ts";
+import { GRID_OUTPUTS } from "../lib/reporting/run_outputs.ts";
+import { evaluateRunOn } from "../lib/experiments/run_evaluation.ts";
+import { runExperiment } from "../lib/experiments/pipeline.ts";
+import { runGrid } from "../lib/experiments/grid.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -65,6 +66,7 @@ async function main(args: string[]): Promise<number> {
       evalData,
       resultsDir,
       fresh: v.train === "quick",
+      outputs: GRID_OUTPUTS,
     });
     console.log(`reproduce: trained ${out.runDirs.length} runs; table: ${out.files[1]}`);
     return 0;

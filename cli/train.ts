@@ -6,7 +6,9 @@
  */
 import { type BackendChoice } from "../lib/backend/mod.ts";
 import { applyOverrides, ConfigError, loadConfig, type RunConfig } from "../lib/runs/config.ts";
-import { NonFiniteLossError, runExperiment, writeRunReports } from "../lib/train/mod.ts";
+import { NonFiniteLossError } from "../lib/train/trainer.ts";
+import { runExperiment } from "../lib/experiments/pipeline.ts";
+import { writeRunTables } from "../lib/reporting/run_outputs.ts";
 import { type Io, parseCommandArgs, usageError } from "./command_args.ts";
 import { backendProblem, useBackendForRun } from "./backend_option.ts";
 
@@ -102,7 +104,7 @@ export async function main(args: string[], io: Io = CONSOLE): Promise<number> {
       ? await runExperiment(null, { ...options, resume: values.resume })
       : await runExperiment(config, options);
     if (outcome.evaluation) {
-      const files = await writeRunReports(outcome.runDir);
+      const files = await writeRunTables(outcome.runDir);
       io.log(`reports: ${files.join(", ")}`);
     }
     io.log(`run folder: ${outcome.runDir}`);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { generateDataset } from "../lib/data/generate.ts";
 import { loadConfig, readRunConfig } from "../lib/runs/config.ts";
-import { runIdentity } from "../lib/train/grid.ts";
+import { runIdentity } from "../lib/experiments/grid.ts";
 import { main } from "./train.ts";
 
 const TINY = new URL("../experiments/test/tiny.json", import.meta.url).pathname;

@@ -42,7 +42,7 @@ export { buildDetector, summarizeModel, TRUNKS } from "./model/mod.ts";
 export { multiboxLoss } from "./loss/mod.ts";
 
 // Metrics: VOC/COCO AP, operating points, confusion matrix, AP by face size.
-export { apBySize, confusionMatrix, evaluate, operatingPoints } from "./metrics/mod.ts";
+export { apBySize, confusionMatrix, operatingPoints, scoreDetections } from "./metrics/mod.ts";
 
 // Inference: load a trained run or model folder and detect.
 export { type ImageInput, loadDetector, type LoadedDetector } from "./inference/mod.ts";
@@ -56,12 +56,12 @@ export { loadConfig, readRunConfig, resolveConfig, type RunConfig } from "./runs
 export { readProvenance } from "./runs/run.ts";
 
 // Training and evaluation of configs, grids and the reproducibility check.
-export { runExperiment } from "./train/pipeline.ts";
-export { runGrid } from "./train/grid.ts";
-export { evaluateRunOn } from "./train/run_evaluation.ts";
-export { readTable2Run } from "./train/reports.ts";
-export { reproduceTable2 } from "./train/reproduce.ts";
+export { runExperiment } from "./experiments/pipeline.ts";
+export { runGrid } from "./experiments/grid.ts";
+export { evaluateRunOn } from "./experiments/run_evaluation.ts";
+export { readTable2Run } from "./reporting/run_outputs.ts";
+export { reproduceTable2 } from "./reporting/reproduce.ts";
 
 // Tables and charts.
-export { table2Rows } from "./report/table2.ts";
-export { prChartSpec, saveChart, trainingChartSpec } from "./report/charts.ts";
+export { table2Rows } from "./reporting/table2.ts";
+export { prChartSpec, saveChart, trainingChartSpec } from "./reporting/charts.ts";

@@ -10,3 +10,48 @@ Deno.test("lib/mod.ts: a small public surface (at most 40 runtime names), each o
     assert.equal(typeof (api as Record<string, unknown>)[n], "function", n);
   }
 });
+
+/**
+ * The packages in the order of the pipeline: a module may import its own package and the ones before it, never a
+ * later one, so that the engine knows nothing of experiments and experiments nothing of reporting. Tests and
+ * `testing.ts` helpers are exempt (an integration test may drive a higher layer).
+ */
+const LAYERS: readonly (readonly string[])[] = [
+  ["types.ts", "util"],
+  ["data", "detect", "metrics"],
+  ["model", "loss"],
+  ["backend"],
+  ["runs"],
+  ["inference", "export"],
+  ["evaluation"],
+  ["train"],
+  ["experiments"],
+  ["reporting", "bench"],
+  ["notebooks"],
+  ["mod.ts"],
+];
+
+Deno.test("lib: packages import only their own layer and the layers below it", async () => {
+  const rank = new Map<string, number>();
+  LAYERS.forEach((names, i) => names.forEach((n) => rank.set(n, i)));
+  const lib = new URL(".", import.meta.url).pathname;
+  const packageOf = (path: string) => path.slice(lib.length).split("/")[0];
+  const violations: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for await (const e of Deno.readDir(dir)) {
+      const path = `${dir}${e.name}`;
+      if (e.isDirectory) await walk(`${path}/`);
+      else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts") && !e.name.includes("testing")) {
+        const from = packageOf(path);
+        if (!rank.has(from)) violations.push(`${path}: package "${from}" has no layer in LAYERS`);
+        const text = await Deno.readTextFile(path);
+        for (const m of text.matchAll(/from\s+"(\.[^"]+)"/g)) {
+          const to = packageOf(new URL(m[1], `file://${path}`).pathname);
+          if ((rank.get(to) ?? -1) > (rank.get(from) ?? -1)) violations.push(`${path.slice(lib.length)} imports ${m[1]}`);
+        }
+      }
+    }
+  };
+  await walk(lib);
+  assert.deepEqual(violations, []);
+});

@@ -16,19 +16,12 @@
 // Set `NOTEBOOK_PROFILE=smoke` to run on a small generated data set instead.
 
 // %%
-import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
+import "../lib/notebooks/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { countBoxes, dataStats, scanSplit } from "../lib/data/mod.ts";
 import { INPUT_HEIGHT, INPUT_WIDTH, OBJECT_CLASSES } from "../lib/types.ts";
-import { CLASS_COLORS } from "../lib/report/charts.ts";
-import {
-  chartBundle,
-  frameTable,
-  notebookContext,
-  pictureGrid,
-  show,
-  svgBundle,
-  tableBundle,
-} from "../lib/site/mod.ts";
+import { CLASS_COLORS } from "../lib/reporting/charts.ts";
+import { chartBundle, notebookContext, show, svgBundle, tableBundle } from "../lib/notebooks/mod.ts";
+import { frameTable, pictureGrid } from "../lib/reporting/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);

@@ -21,12 +21,12 @@
 // convention); parameters are trainable weights plus batch-norm statistics as tfjs counts them.
 
 // %%
-import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
+import "../lib/notebooks/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { setupBackend } from "../lib/backend/mod.ts";
 import { buildDetector, summarizeModel, TRUNKS } from "../lib/model/mod.ts";
 import { featureMapSizes, priorCounts, SSDV2_PRIORS } from "../lib/detect/mod.ts";
 import { scanSplit } from "../lib/data/dataset.ts";
-import { chartBundle, notebookContext, pictureGrid, show, svgBundle, tableBundle } from "../lib/site/mod.ts";
+import { chartBundle, notebookContext, pictureGrid, show, svgBundle, tableBundle } from "../lib/notebooks/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);

@@ -16,19 +16,20 @@
 // generated images) with the same code, to check that the pipeline works end to end.
 
 // %%
-import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
-import { parseEpochCsv, runSummaryOf } from "../lib/train/mod.ts";
-import { perClassTable, trainingChartSpec } from "../lib/report/mod.ts";
+import "../lib/notebooks/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
+import { parseEpochCsv } from "../lib/runs/train_log.ts";
+import { runSummaryOf } from "../lib/reporting/run_outputs.ts";
+import { perClassTable, trainingChartSpec } from "../lib/reporting/mod.ts";
 import {
   chartBundle,
   displayPath,
   notebookContext,
   show,
-  showReportTable,
+  showTable,
   ssdv2MissingNote,
   ssdv2RunDir,
   tableBundle,
-} from "../lib/site/mod.ts";
+} from "../lib/notebooks/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);
@@ -103,5 +104,5 @@ if (runDir !== null) {
 
 // %%
 if (runDir !== null) {
-  await showReportTable(await perClassTable(await runSummaryOf(runDir)));
+  await showTable(await perClassTable(await runSummaryOf(runDir)));
 }

@@ -13,10 +13,12 @@
 // trains a tiny run on generated images first; its numbers mean nothing.
 
 // %%
-import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
+import "../lib/notebooks/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { boxIou } from "../lib/metrics/mod.ts";
-import { dataLabelOf, perClassTable, prChartSpec, summaryFromEval } from "../lib/report/mod.ts";
-import { evaluateModel, evalOptionsOf, loadRunData } from "../lib/train/mod.ts";
+import { dataLabelOf } from "../lib/data/label.ts";
+import { perClassTable, prChartSpec, summaryFromEval } from "../lib/reporting/mod.ts";
+import { evalOptionsOf, evaluateModel } from "../lib/evaluation/evaluate.ts";
+import { loadRunData } from "../lib/experiments/pipeline.ts";
 import { loadDetector } from "../lib/inference/mod.ts";
 import { CLASS_NAMES, type Detection, OBJECT_CLASSES } from "../lib/types.ts";
 import {
@@ -25,12 +27,12 @@ import {
   notebookContext,
   pictureGrid,
   show,
-  showReportTable,
+  showTable,
   ssdv2MissingNote,
   ssdv2RunDir,
   svgBundle,
   tableBundle,
-} from "../lib/site/mod.ts";
+} from "../lib/notebooks/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);
@@ -72,7 +74,7 @@ if (runDir !== null) {
     backend: backend.name,
   });
   dataLabel = summary.dataLabel;
-  await showReportTable(await perClassTable(summary));
+  await showTable(await perClassTable(summary));
   const r = evaluation.result;
   const pct = (x: number | null) => (x === null ? null : 100 * x);
   await show(tableBundle({

@@ -8,16 +8,16 @@
 // here by the library from the data and the run folders, none is typed in.
 
 // %%
-import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
-import { PAPER_TABLE2_MAP } from "../lib/report/summary.ts";
-import { table2ChartSpec, table2Pending, table2Rows } from "../lib/report/table2.ts";
-import { bySizeChartSpec } from "../lib/report/charts.ts";
+import "../lib/notebooks/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
+import { PAPER_TABLE2_MAP } from "../lib/reporting/summary.ts";
+import { table2ChartSpec, table2Pending, table2Rows } from "../lib/reporting/table2.ts";
+import { bySizeChartSpec } from "../lib/reporting/charts.ts";
 import { priorCoverageTable } from "../lib/detect/coverage.ts";
 import { scanSplit } from "../lib/data/dataset.ts";
-import { collectRuns } from "../lib/train/grid.ts";
-import { readTable2Run } from "../lib/train/reports.ts";
+import { collectRuns } from "../lib/experiments/grid.ts";
+import { readTable2Run } from "../lib/reporting/run_outputs.ts";
 import { readJson } from "../lib/runs/files.ts";
-import { chartBundle, notebookContext, show, tableBundle } from "../lib/site/mod.ts";
+import { chartBundle, notebookContext, show, tableBundle } from "../lib/notebooks/mod.ts";
 import type { BySizeResult } from "../lib/metrics/types.ts";
 
 const ctx = await notebookContext();

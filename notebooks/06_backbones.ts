@@ -21,8 +21,8 @@
 // same machine only.
 
 // %%
-import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
-import { backboneChartSpec, backboneTable } from "../lib/report/mod.ts";
+import "../lib/notebooks/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
+import { backboneChartSpec, backboneTable } from "../lib/reporting/mod.ts";
 import { TRUNKS } from "../lib/model/mod.ts";
 import {
   chartBundle,
@@ -34,7 +34,7 @@ import {
   show,
   showRunsTable,
   tableBundle,
-} from "../lib/site/mod.ts";
+} from "../lib/notebooks/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);

@@ -12,7 +12,7 @@
 // Under `smoke` the model is a 1-epoch run on generated images: its detections are noise.
 
 // %%
-import "../lib/site/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
+import "../lib/notebooks/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import * as tf from "@tensorflow/tfjs";
 import { BACKEND_CHOICES, setupBackend } from "../lib/backend/mod.ts";
 import { loadImage, normalize, scanSplit } from "../lib/data/mod.ts";
@@ -27,7 +27,7 @@ import {
   ssdv2RunDir,
   svgBundle,
   tableBundle,
-} from "../lib/site/mod.ts";
+} from "../lib/notebooks/mod.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);

@@ -16,8 +16,8 @@ import { matchBatch } from "../detect/mod.ts";
 import { defaultDetectorFactory } from "../inference/mod.ts";
 import { multiboxLoss } from "../loss/mod.ts";
 import { mergeConfig, type RunConfig, validateConfig } from "../runs/config.ts";
-import { Progress, type ProgressFields } from "../train/log.ts";
-import { loadRunData } from "../train/pipeline.ts";
+import { Progress, type ProgressFields } from "../train/progress.ts";
+import { loadRunData } from "../experiments/pipeline.ts";
 import { type TrainBatch, trainModel } from "../train/trainer.ts";
 import { median } from "./protocol.ts";
 

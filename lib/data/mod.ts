@@ -67,3 +67,4 @@ export {
   imageColumns,
   summaryColumns,
 } from "./stats.ts";
+export { dataLabelOf, isGeneratedData, PAPER_TEST_IMAGES } from "./label.ts";

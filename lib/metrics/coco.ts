@@ -26,8 +26,8 @@ export const COCO_AREA_RANGES: Readonly<Record<"all" | "small" | "medium" | "lar
   large: [96 ** 2, 1e10],
 };
 
-/** Options of {@link cocoEvaluate}. */
-export interface CocoEvalOptions {
+/** Options of {@link cocoScores}. */
+export interface CocoScoreOptions {
   /** Class ids to evaluate; the summary averages over those with ground truth. */
   classIds: readonly number[];
   /**
@@ -155,10 +155,10 @@ function mean(values: (number | null)[]): number | null {
  * classes (and thresholds) that have ground truth, as `COCOeval.summarize` takes the mean of entries > -1.
  * `maxDets` applies per image and class, as in pycocotools.
  */
-export function cocoEvaluate(
+export function cocoScores(
   gts: readonly GroundTruthImage[],
   dets: readonly ImageDetection[],
-  options: CocoEvalOptions,
+  options: CocoScoreOptions,
 ): CocoSummary {
   const tables = options.classIds.map((classId) =>
     cocoClassTable(gts, dets, { classId, areaOf: options.areaOf, maxDets: options.maxDets })

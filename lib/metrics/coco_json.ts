@@ -6,7 +6,7 @@
  */
 
 import type { Box } from "../types.ts";
-import { DEFAULT_CLASSES } from "./evaluate.ts";
+import { DEFAULT_CLASSES } from "./score.ts";
 import type { ClassSpec, GroundTruthImage, ImageDetection, ImageSize } from "./types.ts";
 
 /** A COCO category. */

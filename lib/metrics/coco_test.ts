@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Box } from "../types.ts";
 import { boxArea, boxIou } from "./iou.ts";
-import { COCO_IOU_THRESHOLDS, COCO_RECALL_POINTS, cocoClassTable, cocoEvaluate } from "./coco.ts";
+import { COCO_IOU_THRESHOLDS, COCO_RECALL_POINTS, cocoClassTable, cocoScores } from "./coco.ts";
 import type { GroundTruthImage, ImageDetection } from "./types.ts";
 
 const close = (a: number | null, b: number, tol = 1e-12) =>
@@ -30,8 +30,8 @@ Deno.test("COCO constants: thresholds and recall points", () => {
   close(boxIou(DETS[1].box, GTS[0].boxes[1]), 8.5 / 11.5);
 });
 
-Deno.test("cocoEvaluate: hand-worked AP over thresholds and sizes", () => {
-  const s = cocoEvaluate(GTS, DETS, { classIds: [1], areaOf: pixelArea });
+Deno.test("cocoScores: hand-worked AP over thresholds and sizes", () => {
+  const s = cocoScores(GTS, DETS, { classIds: [1], areaOf: pixelArea });
   // Thresholds 0.50..0.70: TP TP of 3 -> precision 1 up to recall 2/3: recall points 0..0.66 = 67 of 101.
   close(s.ap50, 67 / 101);
   // Thresholds 0.75..0.95: TP FP -> precision 1 up to recall 1/3: points 0..0.33 = 34 of 101.
@@ -45,8 +45,8 @@ Deno.test("cocoEvaluate: hand-worked AP over thresholds and sizes", () => {
   close(s.large, 0);
 });
 
-Deno.test("cocoEvaluate: without areas the size split is null", () => {
-  const s = cocoEvaluate(GTS, DETS, { classIds: [1] });
+Deno.test("cocoScores: without areas the size split is null", () => {
+  const s = cocoScores(GTS, DETS, { classIds: [1] });
   close(s.ap, 1 / 2);
   assert.equal(s.small, null);
   assert.equal(s.large, null);
@@ -91,7 +91,7 @@ Deno.test("cocoClassTable: maxDets keeps the best detections per image and class
   close(cocoClassTable(gts, dets, { classId: 1, maxDets: 1 }).all[0], 0);
 });
 
-Deno.test("cocoEvaluate: classes without ground truth are left out of the mean", () => {
-  const s = cocoEvaluate(GTS, [...DETS, det("a", [0, 0, 5, 5], 0.5, 2)], { classIds: [1, 2] });
+Deno.test("cocoScores: classes without ground truth are left out of the mean", () => {
+  const s = cocoScores(GTS, [...DETS, det("a", [0, 0, 5, 5], 0.5, 2)], { classIds: [1, 2] });
   close(s.ap, 1 / 2);
 });

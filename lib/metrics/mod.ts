@@ -25,8 +25,8 @@ export type {
 export { boxArea, boxIou } from "./iou.ts";
 export { ap11Point, apAllPoint, prCornerIndices, rankByScore, thinPrCurve, vocCurve } from "./voc.ts";
 export type { VocCurveOptions } from "./voc.ts";
-export { COCO_AREA_RANGES, COCO_IOU_THRESHOLDS, COCO_RECALL_POINTS, cocoClassTable, cocoEvaluate } from "./coco.ts";
-export type { CocoClassTable, CocoEvalOptions } from "./coco.ts";
+export { COCO_AREA_RANGES, COCO_IOU_THRESHOLDS, COCO_RECALL_POINTS, cocoClassTable, cocoScores } from "./coco.ts";
+export type { CocoClassTable, CocoScoreOptions } from "./coco.ts";
 export {
   checkThreshold,
   confusionMatrix,
@@ -38,8 +38,8 @@ export {
 export type { OperatingOptions } from "./operating.ts";
 export { apBySize, bucketOf, normalisedInputSide, SIZE_DEFINITION, SIZE_EDGES, sizeBuckets } from "./by_size.ts";
 export type { BySizeOptions } from "./by_size.ts";
-export { apSummary, DEFAULT_CLASSES, evaluate, metricsSummary, validateEvalInput } from "./evaluate.ts";
-export type { EvaluateOptions } from "./evaluate.ts";
+export { apSummary, DEFAULT_CLASSES, metricsSummary, scoreDetections, validateEvalInput } from "./score.ts";
+export type { ScoreOptions } from "./score.ts";
 export {
   parseCocoDetections,
   parseCocoGroundTruth,

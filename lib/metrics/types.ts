@@ -10,7 +10,7 @@ import type { Box } from "../types.ts";
 export interface GroundTruthImage {
   /** Identifier that detections refer to. */
   imageId: string;
-  /** Corner boxes `[x1, y1, x2, y2]`, normalised or in pixels (see {@link EvaluateOptions.coordinates}). */
+  /** Corner boxes `[x1, y1, x2, y2]`, normalised or in pixels (see {@link ScoreOptions.coordinates}). */
   boxes: Box[];
   /** Class id of each box. */
   labels: number[];

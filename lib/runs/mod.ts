@@ -6,3 +6,4 @@
 export * from "./config.ts";
 export * from "./files.ts";
 export * from "./run.ts";
+export * from "./train_log.ts";

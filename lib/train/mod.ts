@@ -1,14 +1,11 @@
 /**
- * Training, evaluation and the experiment runner: configs, schedule, optimizer, checkpoints, run folders, the
- * training loop, evaluation of a model on a split, the end-to-end pipeline and run reports.
+ * The training engine: the loop (split into step, epoch and finish), the SGD optimizer, the learning-rate schedule,
+ * checkpoints and the progress line. It knows a model, a loss and batches; run configs and run folders are the
+ * business of lib/experiments.
  * @module
  */
 export * from "./schedule.ts";
 export * from "./optimizer.ts";
 export * from "./checkpoint.ts";
-export * from "./log.ts";
+export * from "./progress.ts";
 export * from "./trainer.ts";
-export * from "./evaluate.ts";
-export * from "./pipeline.ts";
-export * from "./reports.ts";
-export * from "./grid.ts";

@@ -4,7 +4,7 @@
  * epochs, the per-epoch CSV log, progress, and a clean stop on a NaN/inf loss.
  *
  * The loop receives the model, the data and the loss as {@link TrainerParts}, so it can be tested on a toy model
- * and wired to the real ones in lib/train/pipeline.ts.
+ * and wired to the real ones in lib/experiments/pipeline.ts.
  *
  * Determinism: one master {@link Rng} (seeded from the config) is forked once per epoch for the data order and
  * augmentation; its state is saved with every checkpoint, so a resumed run sees the same batches as an
@@ -18,7 +18,8 @@ import { loadCheckpoint, type LoopState, saveCheckpoint } from "./checkpoint.ts"
 import { modelWeights, setModelWeights } from "../model/weights.ts";
 import type { RunConfig } from "../runs/config.ts";
 import { writeWeights } from "../runs/files.ts";
-import { EpochLog, type EpochLogRow, Progress } from "./log.ts";
+import { EpochLog, type EpochLogRow } from "../runs/train_log.ts";
+import { Progress } from "./progress.ts";
 import { SgdOptimizer } from "./optimizer.ts";
 import { learningRate } from "./schedule.ts";
 

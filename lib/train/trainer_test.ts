@@ -6,7 +6,7 @@ import type { Rng } from "../util/rng.ts";
 import { loadCheckpoint, readCheckpointIndex } from "./checkpoint.ts";
 import { resolveConfig, type RunConfig } from "../runs/config.ts";
 import { readWeights } from "../runs/files.ts";
-import { Progress } from "./log.ts";
+import { Progress } from "./progress.ts";
 import {
   type LossFn,
   type MatchFn,

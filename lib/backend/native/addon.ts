@@ -23,6 +23,9 @@ export const ACTIVATION_CODES: Readonly<Record<string, number>> = {
   elu: 5,
 };
 
+/** A plan built by {@link NativeAddon.createPlan}: opaque, valid until {@link NativeAddon.disposePlan}. */
+export type NativePlanHandle = { readonly __nativePlan: unique symbol };
+
 /**
  * The functions the addon exports. Every array argument views caller-owned memory (the wasm heap); outputs are
  * written in place. NHWC activations; weights in tfjs layouts.
@@ -114,6 +117,22 @@ export interface NativeAddon {
   version(): string;
   /** Number of cached primitives (grows once per new shape, then stays flat). */
   cacheSize(): number;
+  /**
+   * Builds an inference plan from an encoded op list (lib/backend/native/plan.ts `encodePlan` writes it), its
+   * parameters (copied) and one scalar per op. Throws naming the op when the list is inconsistent.
+   */
+  createPlan(program: Int32Array, params: Float32Array[], scalars: Float32Array): NativePlanHandle;
+  /**
+   * Runs a plan at batch size `batch` on an NHWC input, writing every output (`batch` x its values per image);
+   * primitives and buffers for a batch size are made on its first run.
+   */
+  runPlan(plan: NativePlanHandle, batch: number, input: Float32Array, outputs: Float32Array[]): void;
+  /** Frees a plan's weights, primitives and buffers; returns whether it was still alive. */
+  disposePlan(plan: NativePlanHandle): boolean;
+  /** One line per step of the plan at `batch` (oneDNN implementation, layouts), and the bytes of its buffers. */
+  planInfo(plan: NativePlanHandle, batch: number): string;
+  /** Plans not yet released (disposed or garbage-collected) and the bytes they hold. */
+  planStats(): { live: number; bytes: number };
 }
 
 /** Absolute path of the built addon. */
