@@ -3,7 +3,8 @@
  * [--min-seconds 3] [--repeats 5] [--threads N] [--profile]`: the 4-branch SSDv2 at 240x320, side by side on every
  * available backend in one run: training images/s (Nesterov momentum-SGD step including the multibox loss),
  * inference frames/s at batch 1 and images/s at batch 32, the GFLOP/s these imply, and the machine's attainable peak
- * from a large matmul. Each figure is the median of `--repeats` timed windows sharing `--min-seconds`
+ * from a large matmul. Inference is timed as detection runs it (on native: the whole network as one native plan,
+ * lib/inference/native_plan.ts), with model.predict's figures beside it. Each figure is the median of `--repeats` timed windows sharing `--min-seconds`
  * (lib/bench/protocol.ts), so a moment of load from elsewhere on a shared machine does not move it.
  *
  * The first lines name the CPU (model, vector ISA) and the oneDNN implementations the native backend runs for the
@@ -20,7 +21,7 @@
  *
  * `--json` prints one JSON object on stdout (progress goes to stderr):
  * `{ model, params, cpu: { model, isa }, threads, protocol, peak_gflops, conv_impls, results: [{ backend,
- * train_img_s, infer_fps, infer_batch_img_s }], peers: [{ name, version, threads, train_img_s, infer_fps,
+ * train_img_s, infer_fps, infer_batch_img_s, infer_path, infer_predict_fps, infer_predict_batch_img_s }], peers: [{ name, version, threads, train_img_s, infer_fps,
  * infer_batch_img_s, reason }], ratios: [{ ours, peer, train, infer_fps, infer_batch }], loop }` (`peers`, `ratios`
  * and `loop` only when asked).
  * @module
@@ -31,7 +32,9 @@ import { resolveThreads } from "../lib/backend/native/addon.ts";
 import { loadNative, nativeAddon } from "../lib/backend/native/mod.ts";
 import {
   benchInference,
+  benchPredict,
   benchTraining,
+  inferencePath,
   peakGflops,
   profileKernels,
   syntheticBatch,
@@ -92,12 +95,18 @@ function posInt(name: string, v: string | undefined, fallback: number): number {
   return n;
 }
 
-/** One of our backends' figures. */
+/**
+ * One of our backends' figures. `infer_*` are what detection runs (`infer_path`: the native plan or model.predict),
+ * `infer_predict_*` model.predict's figures beside them (the same numbers where the path is predict).
+ */
 interface Result {
   backend: string;
   train_img_s: number;
   infer_fps: number;
   infer_batch_img_s: number;
+  infer_path: "plan" | "predict";
+  infer_predict_fps: number;
+  infer_predict_batch_img_s: number;
 }
 
 /** A peer as the JSON records it. */
@@ -221,9 +230,21 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
       await tf.setBackend(backend);
       const t0 = performance.now();
       const train = benchTraining(detector, data, timingOf(protocol, "train"));
+      const path = inferencePath(detector);
       const fps = benchInference(detector, x1, timingOf(protocol, "infer"));
       const batchRate = benchInference(detector, xb, timingOf(protocol, "inferBatch"));
-      results.push({ backend, train_img_s: train, infer_fps: fps, infer_batch_img_s: batchRate });
+      // model.predict beside the plan, so that before / after shows in one run.
+      const predictFps = path === "plan" ? benchPredict(detector, x1, timingOf(protocol, "infer")) : fps;
+      const predictRate = path === "plan" ? benchPredict(detector, xb, timingOf(protocol, "inferBatch")) : batchRate;
+      results.push({
+        backend,
+        train_img_s: train,
+        infer_fps: fps,
+        infer_batch_img_s: batchRate,
+        infer_path: path,
+        infer_predict_fps: predictFps,
+        infer_predict_batch_img_s: predictRate,
+      });
       say(`bench: ${backend} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
 
@@ -305,7 +326,12 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
       }; ` +
       `infer b1 ${fps === null ? "n/a" : `${fps.toFixed(1)} FPS = ${pct((fps * inferFlops) / 1e9)}`}; ` +
       `infer b${inferBatch} ${rate === null ? "n/a" : `${rate.toFixed(1)} img/s = ${pct((rate * inferFlops) / 1e9)}`}`;
-    for (const r of results) io.log(line(r.backend, r.train_img_s, r.infer_fps, r.infer_batch_img_s));
+    for (const r of results) {
+      io.log(line(`${r.backend} (${r.infer_path})`, r.train_img_s, r.infer_fps, r.infer_batch_img_s));
+      if (r.infer_path === "plan") {
+        io.log(line(`${r.backend} (predict)`, null, r.infer_predict_fps, r.infer_predict_batch_img_s));
+      }
+    }
     const n = results.find((r) => r.backend === "native"), w = results.find((r) => r.backend === "wasm");
     if (n && w) io.log(`native / wasm training speed-up: ${(n.train_img_s / w.train_img_s).toFixed(1)}x`);
     for (const p of peers) {

@@ -5,9 +5,11 @@
 // oneDNN hwio, depthwise [kh, kw, cin, mult] = oneDNN hwigo) and are reordered to whatever layout oneDNN prefers,
 // because forcing tfjs's layout on the kernels costs up to 50x on depthwise convolutions.
 // Primitives, reorders and their scratch buffers are created once per shape and reused.
+// Inference plans (createPlan / runPlan, below) run a whole network in one call, activations in oneDNN's layouts.
 #include <node_api.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 using namespace dnnl;
@@ -226,6 +229,27 @@ std::unordered_map<std::string, std::unique_ptr<ConvBwdW>> bwdWCache;
 // Activation codes shared with the JavaScript side.
 enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeaky = 3, kSigmoid = 4, kElu = 5 };
 
+// The oneDNN eltwise algorithm and its alpha / beta of an activation code (leaky: alpha is the negative slope).
+struct ActAlg {
+  algorithm alg;
+  float alpha, beta;
+};
+ActAlg actAlg(int act, float alpha) {
+  switch (act) {
+    case kRelu: return {algorithm::eltwise_relu, 0.f, 0.f};
+    case kRelu6: return {algorithm::eltwise_clip, 0.f, 6.f};
+    case kLeaky: return {algorithm::eltwise_relu, alpha, 0.f};
+    case kSigmoid: return {algorithm::eltwise_logistic, 0.f, 0.f};
+    case kElu: return {algorithm::eltwise_elu, 1.f, 0.f};
+    default: throw std::runtime_error("unknown activation code " + std::to_string(act));
+  }
+}
+void appendAct(post_ops& po, int act, float alpha) {
+  if (act == kLinear) return;
+  ActAlg a = actAlg(act, alpha);
+  po.append_eltwise(1.f, a.alg, a.alpha, a.beta);
+}
+
 ConvFwd& getFwd(const ConvP& p, bool bias, int act, float alpha) {
   std::string key = convKeyW(p) + (bias ? "b" : "n") + std::to_string(act) + ":" + std::to_string(alpha);
   auto it = fwdCache.find(key);
@@ -236,14 +260,7 @@ ConvFwd& getFwd(const ConvP& p, bool bias, int act, float alpha) {
   attr.set_scratchpad_mode(scratchpad_mode::user);
   if (act != kLinear) {
     post_ops po;
-    switch (act) {
-      case kRelu: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); break;
-      case kRelu6: po.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 6.f); break;
-      case kLeaky: po.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); break;
-      case kSigmoid: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); break;
-      case kElu: po.append_eltwise(1.f, algorithm::eltwise_elu, 1.f, 0.f); break;
-      default: throw std::runtime_error("unknown activation code " + std::to_string(act));
-    }
+    appendAct(po, act, alpha);
     attr.set_post_ops(po);
   }
   auto make = [&](algorithm alg, const memory::desc& s, const memory::desc& d) {
@@ -296,17 +313,37 @@ ConvBwdD& getBwdD(const ConvP& p) {
   return ref;
 }
 
+// Backward-weights of direct convolutions on the layouts oneDNN prefers (nChw8c / nChw16c) instead of the caller's
+// NHWC, the inputs reordered in through `Reo`: oneDNN's jit:avx2 backward-weights kernels run at 47-70 GFLOP/s on
+// NHWC against 80-134 forward. Off unless SSD_NATIVE_BWDW_BLOCKED=1 or setBwdWBlocked(true). When on, only where it
+// won, measured at batch 16 on this AVX2 machine with the reorders included (NHWC / blocked time): 3x3 stride 1
+// 1.3-1.5x (64->64 at 30x40, 32->64 at 60x80, 16->32 at 120x160, 128->128 at 15x20, 64->16 and 48->12 at 30x40
+// 1.2-1.3x), 3x3 stride 2 1.1-1.56x; but 3->16 at 240x320 (the image's 3 channels) 0.53x and 1x1 0.64-1.31x.
+// Hence: groups 1, a kernel larger than 1x1, at least 8 input channels.
+bool& bwdWBlockedOn() {
+  static bool on = [] {
+    const char* v = std::getenv("SSD_NATIVE_BWDW_BLOCKED");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  return on;
+}
+bool bwdWBlockedWanted(const ConvP& p) {
+  return bwdWBlockedOn() && p.G == 1 && (p.KH > 1 || p.KW > 1) && p.IC >= 8;
+}
+
 ConvBwdW& getBwdW(const ConvP& p) {
-  std::string key = convKeyW(p);
+  auto& hint = getFwd(p, false, kLinear, 0.f);
+  const bool wino = hint.winograd;
+  const bool blocked = !wino && bwdWBlockedWanted(p);
+  std::string key = convKeyW(p) + (blocked ? "B" : "");
   auto it = bwdWCache.find(key);
   if (it != bwdWCache.end()) return *it->second;
-  auto& hint = getFwd(p, false, kLinear, 0.f);
   auto e = std::make_unique<ConvBwdW>();
   memory::dims strides{p.SH, p.SW}, dil{p.DH - 1, p.DW - 1}, pl{p.PT, p.PL}, pr{p.PB, p.PR};
-  const bool wino = hint.winograd;
+  const bool any = wino || blocked;
   convolution_backward_weights::desc d(wino ? algorithm::convolution_winograd : algorithm::convolution_direct,
-                                       wino ? anyActMd(srcMd(p)) : srcMd(p), anyWMd(p),
-                                       wino ? anyActMd(dstMd(p)) : dstMd(p), strides, dil, pl, pr);
+                                       any ? anyActMd(srcMd(p)) : srcMd(p), anyWMd(p),
+                                       any ? anyActMd(dstMd(p)) : dstMd(p), strides, dil, pl, pr);
   e->pd = convolution_backward_weights::primitive_desc(d, userScratchpad(), eng(), hint.pd);
   // oneDNN 2.6's jit_1x1 backward-weights kernel gives wrong weights and corrupts the heap for strided 1x1
   // convolutions on NHWC data (seen at batch 1, 8x10 -> 4x5); take the next implementation instead.
@@ -567,6 +604,649 @@ napi_value undef(napi_env env) {
   napi_value u;
   napi_get_undefined(env, &u);
   return u;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Inference plans: a whole network run inside the addon, op after op, without tfjs in between.
+//
+// Why: through tfjs every op is a kernel dispatch on NHWC tensors in the wasm heap, each convolution reorders its
+// weights (and Winograd its activations) on every call, and batch norm is a pass of its own. A plan is built once
+// from a list of ops whose weights the caller has already folded (BN into the convolution's weights and bias), keeps
+// its weights in the layout oneDNN prefers, and lets the activations stay in whatever layout the producing primitive
+// chose (format_tag::any: nChw8c on AVX2, nChw16c on AVX-512), reordering only where a consumer wants another one and
+// into the caller's NHWC outputs at the end. Primitives and buffers are made per batch size on first use.
+//
+// The op list comes as an Int32Array (see `parsePlan` for the encoding), the weights as Float32Arrays (copied: the
+// caller's arrays may be garbage-collected), and one float per op (the leaky-ReLU slope).
+enum PlanOpKind { kOpConv = 1, kOpConcat = 2, kOpMaxPool = 3, kOpAdd = 4, kOpEltwise = 5 };
+constexpr int kPlanVersion = 1;
+
+// An activation tensor of the plan: channels and spatial size; the batch comes with each run. Tensor 0 is the input.
+struct PlanTensor {
+  int64_t C, H, W;
+};
+struct PlanOp {
+  int kind = 0;
+  std::vector<int> srcs;
+  int dst = -1;
+  // Convolution: geometry (N unset), the tensor added before the activation (-1: none), parameter indices.
+  ConvP g{};
+  int sum = -1, weights = -1, bias = -1;
+  int act = kLinear;
+  float alpha = 0.f;
+};
+// A plan output: per image `perImage` floats, each piece a tensor in NHWC order at an offset within the image (so the
+// heads' [B, H, W, A*K] maps land where tfjs's reshape to [B, H*W*A, K] and concatenation over the branches put them).
+struct PlanPiece {
+  int tensor;
+  int64_t offset;
+};
+struct PlanOutput {
+  int64_t perImage;
+  std::vector<PlanPiece> pieces;
+};
+
+// A 64-byte aligned float buffer (blocked kernels use aligned vector loads).
+struct AlignedBuf {
+  std::vector<float> v;
+  float* p = nullptr;
+  size_t n = 0;
+  void alloc(size_t floats) {
+    n = floats;
+    v.assign(floats + 16, 0.f);
+    p = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(v.data()) + 63) & ~uintptr_t(63));
+  }
+  size_t bytes() const { return v.size() * sizeof(float); }
+};
+
+// Where a primitive argument lives: a plan buffer (slot >= 0), the caller's input, or a caller's output at an offset.
+constexpr int kSlotExtIn = -1;
+int extOutSlot(int k) { return -2 - k; }
+struct ArgRef {
+  int arg;
+  int slot;
+  memory::desc md;
+  int64_t offset = 0;  // floats, for outputs
+};
+struct PlanStep {
+  primitive prim;
+  std::vector<ArgRef> refs;
+  std::unordered_map<int, memory> args;
+  memory::desc scratch;
+  std::string what;
+};
+// One batch size: the layout of every tensor, the steps, the buffers they share.
+struct PlanExec {
+  int64_t N = 0;
+  std::vector<memory::desc> desc;
+  std::vector<int> slotOf;  // per tensor
+  std::vector<size_t> slotFloats;
+  std::vector<AlignedBuf> phys;
+  std::vector<int> physOf;  // per slot
+  AlignedBuf scratch;
+  size_t scratchFloats = 0;
+  std::vector<PlanStep> steps;
+  // Memories over caller buffers: their handles are set on every run.
+  std::vector<std::pair<memory, ArgRef>> external;
+  size_t bytes() const {
+    size_t b = scratch.bytes();
+    for (auto& p : phys) b += p.bytes();
+    return b;
+  }
+};
+// A weight tensor in one oneDNN layout; batch sizes whose primitives want the same layout share it.
+struct PlanWeights {
+  memory::desc md;
+  AlignedBuf buf;
+};
+struct Plan {
+  std::vector<PlanTensor> tensors;
+  std::vector<PlanOp> ops;
+  std::vector<std::vector<float>> params;
+  std::vector<PlanOutput> outputs;
+  std::vector<std::vector<std::unique_ptr<PlanWeights>>> weights;  // per op
+  std::unordered_map<int64_t, std::unique_ptr<PlanExec>> execs;
+  size_t bytes() const {
+    size_t b = 0;
+    for (auto& p : params) b += p.size() * sizeof(float);
+    for (auto& ws : weights)
+      for (auto& w : ws) b += w->buf.bytes();
+    for (auto& e : execs) b += e.second->bytes();
+    return b;
+  }
+};
+
+// Every plan not yet released, for planStats (tests check that disposing gives the memory back).
+std::unordered_set<const Plan*>& livePlans() {
+  static std::unordered_set<const Plan*> s;
+  return s;
+}
+
+memory::desc planNhwc(int64_t N, const PlanTensor& t) { return memory::desc({N, t.C, t.H, t.W}, dt::f32, tag::nhwc); }
+
+// Parses and checks the encoded op list:
+//   [version, nTensors, (C, H, W) x nTensors, nOps, op x nOps, nOutputs, output x nOutputs] with ops
+//   conv    1, src, dst, sum|-1, KH, KW, SH, SW, DH, DW, padTop, padLeft, padBottom, padRight, groups, weights,
+//           bias|-1, act
+//   concat  2, dst, n, src x n            (along channels)
+//   maxpool 3, src, dst, KH, KW, SH, SW, padTop, padLeft, padBottom, padRight
+//   add     4, a, b, dst, act
+//   eltwise 5, src, dst, act
+// and outputs perImage, nPieces, (tensor, offset) x nPieces. Dilations count from 1 (tfjs), weights are indices into
+// the parameter list in tfjs layouts (conv [KH, KW, IC, OC], depthwise / grouped [KH, KW, IC / G * G, OC / G]).
+std::unique_ptr<Plan> parsePlan(const int32_t* code, size_t len, std::vector<std::vector<float>> params,
+                                const float* scalars, size_t nScalars) {
+  size_t at = 0;
+  auto fail = [](const std::string& m) { throw std::runtime_error("createPlan: " + m); };
+  auto next = [&]() -> int64_t {
+    if (at >= len) fail("the op list ends early");
+    return code[at++];
+  };
+  auto plan = std::make_unique<Plan>();
+  plan->params = std::move(params);
+  if (next() != kPlanVersion) fail("op list version is not " + std::to_string(kPlanVersion));
+  const int64_t nT = next();
+  if (nT < 1) fail("a plan needs at least the input tensor");
+  for (int64_t i = 0; i < nT; i++) {
+    PlanTensor t{next(), next(), next()};
+    if (t.C < 1 || t.H < 1 || t.W < 1) fail("tensor " + std::to_string(i) + " has a non-positive dimension");
+    plan->tensors.push_back(t);
+  }
+  std::vector<bool> defined(static_cast<size_t>(nT), false);
+  defined[0] = true;
+  auto tensor = [&](int64_t id, const std::string& what) -> int {
+    if (id < 0 || id >= nT) fail(what + " " + std::to_string(id) + " is not a tensor of the plan");
+    return static_cast<int>(id);
+  };
+  auto input = [&](int64_t id, const std::string& op) {
+    int t = tensor(id, op + ": input tensor");
+    if (!defined[t]) fail(op + ": tensor " + std::to_string(t) + " is read before an op writes it");
+    return t;
+  };
+  auto output = [&](int64_t id, const std::string& op) {
+    int t = tensor(id, op + ": output tensor");
+    if (defined[t]) fail(op + ": tensor " + std::to_string(t) + " is written twice");
+    return t;
+  };
+  auto param = [&](int64_t id, size_t want, const std::string& what) {
+    if (id < 0 || id >= static_cast<int64_t>(plan->params.size())) fail(what + " is not a parameter index");
+    if (plan->params[id].size() != want) {
+      fail(what + " has " + std::to_string(plan->params[id].size()) + " values, expected " + std::to_string(want));
+    }
+    return static_cast<int>(id);
+  };
+  auto activation = [&](int64_t a, const std::string& op) {
+    if (a < kLinear || a > kElu) fail(op + ": unknown activation code " + std::to_string(a));
+    return static_cast<int>(a);
+  };
+  auto same = [&](int a, int b, const std::string& op) {
+    const PlanTensor &x = plan->tensors[a], &y = plan->tensors[b];
+    if (x.C != y.C || x.H != y.H || x.W != y.W) fail(op + ": tensors " + std::to_string(a) + " and " +
+                                                     std::to_string(b) + " differ in shape");
+  };
+  const int64_t nOps = next();
+  if (nOps < 0) fail("negative op count");
+  if (static_cast<size_t>(nOps) != nScalars) fail("expected one scalar per op");
+  for (int64_t i = 0; i < nOps; i++) {
+    PlanOp op;
+    op.kind = static_cast<int>(next());
+    op.alpha = scalars[i];
+    const std::string name = "op " + std::to_string(i);
+    switch (op.kind) {
+      case kOpConv: {
+        op.srcs = {input(next(), name)};
+        int64_t dst = next(), sum = next();
+        ConvP& g = op.g;
+        g.KH = next(), g.KW = next(), g.SH = next(), g.SW = next(), g.DH = next(), g.DW = next();
+        g.PT = next(), g.PL = next(), g.PB = next(), g.PR = next(), g.G = next();
+        int64_t w = next(), b = next();
+        op.act = activation(next(), name);
+        op.dst = output(dst, name);
+        const PlanTensor &x = plan->tensors[op.srcs[0]], &y = plan->tensors[op.dst];
+        g.IH = x.H, g.IW = x.W, g.IC = x.C, g.OH = y.H, g.OW = y.W, g.OC = y.C;
+        if (g.KH < 1 || g.KW < 1 || g.SH < 1 || g.SW < 1 || g.DH < 1 || g.DW < 1 || g.PT < 0 || g.PL < 0 ||
+            g.PB < 0 || g.PR < 0) {
+          fail(name + ": kernel, strides and dilations must be >= 1 and paddings >= 0");
+        }
+        if (g.G < 1 || g.IC % g.G != 0 || g.OC % g.G != 0) fail(name + ": groups must divide both channel counts");
+        const int64_t oh = (g.IH + g.PT + g.PB - ((g.KH - 1) * g.DH + 1)) / g.SH + 1;
+        const int64_t ow = (g.IW + g.PL + g.PR - ((g.KW - 1) * g.DW + 1)) / g.SW + 1;
+        if (oh != g.OH || ow != g.OW) {
+          fail(name + ": the convolution gives " + std::to_string(oh) + "x" + std::to_string(ow) + ", tensor " +
+               std::to_string(op.dst) + " is " + std::to_string(g.OH) + "x" + std::to_string(g.OW));
+        }
+        op.weights = param(w, static_cast<size_t>(g.KH * g.KW * (g.IC / g.G) * g.OC), name + " weights");
+        if (b >= 0) op.bias = param(b, static_cast<size_t>(g.OC), name + " bias");
+        if (sum >= 0) {
+          op.sum = input(sum, name + " (sum)");
+          same(op.sum, op.dst, name);
+        }
+        break;
+      }
+      case kOpConcat: {
+        int64_t dst = next(), n = next();
+        if (n < 1) fail(name + ": concat needs inputs");
+        int64_t c = 0;
+        for (int64_t k = 0; k < n; k++) op.srcs.push_back(input(next(), name));
+        op.dst = output(dst, name);
+        for (int s : op.srcs) {
+          const PlanTensor& t = plan->tensors[s];
+          if (t.H != plan->tensors[op.dst].H || t.W != plan->tensors[op.dst].W) fail(name + ": concat sizes differ");
+          c += t.C;
+        }
+        if (c != plan->tensors[op.dst].C) fail(name + ": the inputs' channels do not add up to the output's");
+        break;
+      }
+      case kOpMaxPool: {
+        op.srcs = {input(next(), name)};
+        int64_t dst = next();
+        ConvP& g = op.g;
+        g.KH = next(), g.KW = next(), g.SH = next(), g.SW = next();
+        g.PT = next(), g.PL = next(), g.PB = next(), g.PR = next();
+        g.DH = g.DW = g.G = 1;
+        op.dst = output(dst, name);
+        const PlanTensor &x = plan->tensors[op.srcs[0]], &y = plan->tensors[op.dst];
+        g.IH = x.H, g.IW = x.W, g.IC = x.C, g.OH = y.H, g.OW = y.W, g.OC = y.C;
+        if (g.KH < 1 || g.KW < 1 || g.SH < 1 || g.SW < 1 || g.PT < 0 || g.PL < 0 || g.PB < 0 || g.PR < 0 ||
+            g.PT >= g.KH || g.PB >= g.KH || g.PL >= g.KW || g.PR >= g.KW) {
+          fail(name + ": bad pooling window or padding");
+        }
+        if (x.C != y.C || (g.IH + g.PT + g.PB - g.KH) / g.SH + 1 != g.OH ||
+            (g.IW + g.PL + g.PR - g.KW) / g.SW + 1 != g.OW) {
+          fail(name + ": the pooling window does not give the output's shape");
+        }
+        break;
+      }
+      case kOpAdd: {
+        op.srcs = {input(next(), name), input(next(), name)};
+        op.dst = output(next(), name);
+        op.act = activation(next(), name);
+        same(op.srcs[0], op.dst, name);
+        same(op.srcs[1], op.dst, name);
+        break;
+      }
+      case kOpEltwise: {
+        op.srcs = {input(next(), name)};
+        op.dst = output(next(), name);
+        op.act = activation(next(), name);
+        same(op.srcs[0], op.dst, name);
+        break;
+      }
+      default: fail(name + ": unknown op kind " + std::to_string(op.kind));
+    }
+    defined[op.dst] = true;
+    plan->ops.push_back(std::move(op));
+  }
+  const int64_t nOut = next();
+  if (nOut < 1) fail("a plan needs an output");
+  for (int64_t k = 0; k < nOut; k++) {
+    PlanOutput o;
+    o.perImage = next();
+    const int64_t n = next();
+    if (o.perImage < 1 || n < 1) fail("output " + std::to_string(k) + " is empty");
+    std::vector<std::pair<int64_t, int64_t>> spans;
+    for (int64_t i = 0; i < n; i++) {
+      PlanPiece pc{input(next(), "output " + std::to_string(k)), next()};
+      const PlanTensor& t = plan->tensors[pc.tensor];
+      spans.push_back({pc.offset, pc.offset + t.C * t.H * t.W});
+      o.pieces.push_back(pc);
+    }
+    // The pieces must tile the image's values exactly: no value of the output is left unwritten or written twice.
+    std::sort(spans.begin(), spans.end());
+    int64_t end = 0;
+    for (auto& s : spans) {
+      if (s.first != end) fail("output " + std::to_string(k) + ": the pieces do not tile the output");
+      end = s.second;
+    }
+    if (end != o.perImage) fail("output " + std::to_string(k) + ": the pieces cover " + std::to_string(end) +
+                                " of " + std::to_string(o.perImage) + " values per image");
+    plan->outputs.push_back(std::move(o));
+  }
+  if (at != len) fail("trailing values after the outputs");
+  plan->weights.resize(plan->ops.size());
+  return plan;
+}
+
+primitive_attr planAttr(const post_ops* po = nullptr) {
+  primitive_attr a;
+  a.set_scratchpad_mode(scratchpad_mode::user);
+  if (po) a.set_post_ops(*po);
+  return a;
+}
+
+// The memory of op `i`'s weights in layout `md`, reordered from the caller's layout the first time it is asked for.
+memory planWeights(Plan& plan, size_t i, const memory::desc& md) {
+  const PlanOp& op = plan.ops[i];
+  for (auto& w : plan.weights[i]) {
+    if (w->md == md) return memory(md, eng(), w->buf.p);
+  }
+  auto w = std::make_unique<PlanWeights>();
+  w->md = md;
+  w->buf.alloc(md.get_size() / sizeof(float));
+  memory user(userWMd(op.g), eng(), plan.params[op.weights].data());
+  memory dst(md, eng(), w->buf.p);
+  reorder(user, dst).execute(strm(), user, dst);
+  strm().wait();
+  plan.weights[i].push_back(std::move(w));
+  return dst;
+}
+
+// A short name of a memory layout for planInfo: the dims' order by stride (a = batch, b = channels, ...) and the
+// inner blocks, e.g. "acdb" (NHWC) or "abcd:8b" (nChw8c).
+std::string layoutName(const memory::desc& md) {
+  const auto& d = md.data;
+  if (d.format_kind != dnnl_blocked) return "other";
+  std::vector<int> order(static_cast<size_t>(d.ndims));
+  for (int i = 0; i < d.ndims; i++) order[i] = i;
+  const auto& b = d.format_desc.blocking;
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return b.strides[x] > b.strides[y]; });
+  std::string s;
+  for (int i : order) s += static_cast<char>('a' + i);
+  for (int i = 0; i < b.inner_nblks; i++) {
+    s += ":" + std::to_string(b.inner_blks[i]) + static_cast<char>('a' + b.inner_idxs[i]);
+  }
+  return s;
+}
+
+// Builds the steps of a plan at batch N: primitive descriptors and layouts op after op, then buffers by lifetime.
+PlanExec& planExec(Plan& plan, int64_t N) {
+  auto it = plan.execs.find(N);
+  if (it != plan.execs.end()) return *it->second;
+  auto e = std::make_unique<PlanExec>();
+  e->N = N;
+  const size_t nT = plan.tensors.size();
+  e->desc.resize(nT);
+  e->slotOf.assign(nT, -2);
+  e->desc[0] = planNhwc(N, plan.tensors[0]);
+  e->slotOf[0] = kSlotExtIn;
+  // The last op reading each tensor (outputs count as reading after every op): a sum post-op may then write over it.
+  std::vector<size_t> lastRead(nT, 0);
+  for (size_t i = 0; i < plan.ops.size(); i++) {
+    for (int s : plan.ops[i].srcs) lastRead[s] = i;
+    if (plan.ops[i].sum >= 0) lastRead[plan.ops[i].sum] = i;
+  }
+  for (auto& o : plan.outputs)
+    for (auto& pc : o.pieces) lastRead[pc.tensor] = plan.ops.size();
+  auto newSlot = [&](const memory::desc& md) {
+    e->slotFloats.push_back(md.get_size() / sizeof(float) + 1);
+    return static_cast<int>(e->slotFloats.size() - 1);
+  };
+  auto addStep = [&](primitive prim, const memory::desc& scratch, std::vector<ArgRef> refs, std::string what) {
+    PlanStep s;
+    s.prim = std::move(prim);
+    s.scratch = scratch;
+    s.refs = std::move(refs);
+    s.what = std::move(what);
+    e->steps.push_back(std::move(s));
+  };
+  auto ref = [&](int arg, int tensor) { return ArgRef{arg, e->slotOf[tensor], e->desc[tensor]}; };
+  // Tensor `t` in layout `want`: itself, or a reorder into a new buffer (returned as the argument to read).
+  auto inLayout = [&](int t, const memory::desc& want, int arg) {
+    if (e->desc[t] == want) return ref(arg, t);
+    int slot = newSlot(want);
+    reorder::primitive_desc pd(eng(), e->desc[t], eng(), want, planAttr());
+    addStep(reorder(pd), pd.scratchpad_desc(), {ref(DNNL_ARG_FROM, t), ArgRef{DNNL_ARG_TO, slot, want}},
+            "reorder t" + std::to_string(t) + " " + layoutName(e->desc[t]) + " -> " + layoutName(want) + " " +
+                pd.impl_info_str());
+    return ArgRef{arg, slot, want};
+  };
+  auto writes = [&](int t, const memory::desc& md) {
+    e->desc[t] = md;
+    e->slotOf[t] = newSlot(md);
+  };
+  auto nchwAny = [&](int t) {
+    const PlanTensor& x = plan.tensors[t];
+    return memory::desc({N, x.C, x.H, x.W}, dt::f32, tag::any);
+  };
+  // Reorders tensor `t` into every output piece made of it: a strided NHWC view of the caller's output.
+  auto sendOut = [&](int t) {
+    for (size_t k = 0; k < plan.outputs.size(); k++) {
+      for (auto& pc : plan.outputs[k].pieces) {
+        if (pc.tensor != t) continue;
+        const PlanTensor& x = plan.tensors[t];
+        const int64_t per = plan.outputs[k].perImage;
+        memory::desc view({N, x.C, x.H, x.W}, dt::f32, memory::dims{per, 1, x.W * x.C, x.C});
+        reorder::primitive_desc pd(eng(), e->desc[t], eng(), view, planAttr());
+        ArgRef to{DNNL_ARG_TO, extOutSlot(static_cast<int>(k)), view, pc.offset};
+        addStep(reorder(pd), pd.scratchpad_desc(), {ref(DNNL_ARG_FROM, t), to},
+                "output " + std::to_string(k) + " <- t" + std::to_string(t) + " at " + std::to_string(pc.offset) +
+                    " " + layoutName(e->desc[t]) + " " + pd.impl_info_str());
+      }
+    }
+  };
+  // A piece that is the input itself (no op on its path).
+  sendOut(0);
+  auto actName = [](int act) { return act == kLinear ? std::string() : " act" + std::to_string(act); };
+  for (size_t i = 0; i < plan.ops.size(); i++) {
+    const PlanOp& op = plan.ops[i];
+    const std::string tag = "op" + std::to_string(i) + " ";
+    switch (op.kind) {
+      case kOpConv: {
+        ConvP p = op.g;
+        p.N = N;
+        post_ops po;
+        if (op.sum >= 0) po.append_sum(1.f);
+        appendAct(po, op.act, op.alpha);
+        primitive_attr attr = planAttr(&po);
+        memory::dims strides{p.SH, p.SW}, dil{p.DH - 1, p.DW - 1}, pl{p.PT, p.PL}, pr{p.PB, p.PR};
+        memory::desc bmd({p.OC}, dt::f32, tag::x);
+        auto make = [&](algorithm alg) {
+          const memory::desc s = nchwAny(op.srcs[0]), d = nchwAny(op.dst);
+          if (op.bias >= 0) {
+            convolution_forward::desc cd(prop_kind::forward_inference, alg, s, anyWMd(p), bmd, d, strides, dil, pl, pr);
+            return convolution_forward::primitive_desc(cd, attr, eng());
+          }
+          convolution_forward::desc cd(prop_kind::forward_inference, alg, s, anyWMd(p), d, strides, dil, pl, pr);
+          return convolution_forward::primitive_desc(cd, attr, eng());
+        };
+        convolution_forward::primitive_desc pd;
+        bool made = false;
+        if (winogradWanted(p)) {
+          try {
+            pd = make(algorithm::convolution_winograd);
+            made = true;
+          } catch (const dnnl::error&) {
+            // Not implemented for this shape or post-op on this machine: the direct kernels below.
+          }
+        }
+        if (!made) pd = make(algorithm::convolution_direct);
+        std::vector<ArgRef> refs{inLayout(op.srcs[0], pd.src_desc(), DNNL_ARG_SRC)};
+        const memory::desc dmd = pd.dst_desc();
+        if (op.sum >= 0) {
+          // The sum post-op adds what the destination holds: the addend itself when nothing reads it later, else a
+          // copy of it.
+          const int s = op.sum;
+          if (lastRead[s] == i && e->desc[s] == dmd && e->slotOf[s] >= 0 && e->slotOf[s] != refs[0].slot) {
+            e->desc[op.dst] = dmd;
+            e->slotOf[op.dst] = e->slotOf[s];
+          } else {
+            writes(op.dst, dmd);
+            reorder::primitive_desc rpd(eng(), e->desc[s], eng(), dmd, planAttr());
+            addStep(reorder(rpd), rpd.scratchpad_desc(), {ref(DNNL_ARG_FROM, s), ref(DNNL_ARG_TO, op.dst)},
+                    tag + "copy of the addend t" + std::to_string(s));
+          }
+        } else {
+          writes(op.dst, dmd);
+        }
+        refs.push_back(ref(DNNL_ARG_DST, op.dst));
+        // Weights and bias are bound now: they live in the plan, not in a slot.
+        PlanStep s;
+        s.prim = convolution_forward(pd);
+        s.scratch = pd.scratchpad_desc();
+        s.refs = std::move(refs);
+        s.args[DNNL_ARG_WEIGHTS] = planWeights(plan, i, pd.weights_desc());
+        if (op.bias >= 0) s.args[DNNL_ARG_BIAS] = memory(bmd, eng(), plan.params[op.bias].data());
+        s.what = tag + "conv t" + std::to_string(op.srcs[0]) + " -> t" + std::to_string(op.dst) + " " +
+                 std::to_string(p.KH) + "x" + std::to_string(p.KW) + "/" + std::to_string(p.SH) +
+                 (p.G > 1 ? " g" + std::to_string(p.G) : "") + (op.sum >= 0 ? " +t" + std::to_string(op.sum) : "") +
+                 actName(op.act) + " " + pd.impl_info_str() + " " + layoutName(pd.src_desc()) + " -> " +
+                 layoutName(dmd);
+        e->steps.push_back(std::move(s));
+        break;
+      }
+      case kOpConcat: {
+        std::vector<memory::desc> srcs;
+        for (int t : op.srcs) srcs.push_back(e->desc[t]);
+        concat::primitive_desc pd(nchwAny(op.dst), 1, srcs, eng(), planAttr());
+        writes(op.dst, pd.dst_desc());
+        std::vector<ArgRef> refs;
+        for (size_t k = 0; k < op.srcs.size(); k++) {
+          refs.push_back(ref(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k), op.srcs[k]));
+        }
+        refs.push_back(ref(DNNL_ARG_DST, op.dst));
+        addStep(concat(pd), pd.scratchpad_desc(), std::move(refs),
+                tag + "concat -> t" + std::to_string(op.dst) + " " + pd.impl_info_str() + " " +
+                    layoutName(pd.dst_desc()));
+        break;
+      }
+      case kOpMaxPool: {
+        const ConvP& g = op.g;
+        pooling_forward::desc d(prop_kind::forward_inference, algorithm::pooling_max, e->desc[op.srcs[0]],
+                                nchwAny(op.dst), {g.SH, g.SW}, {g.KH, g.KW}, {g.PT, g.PL}, {g.PB, g.PR});
+        pooling_forward::primitive_desc pd(d, planAttr(), eng());
+        ArgRef src = inLayout(op.srcs[0], pd.src_desc(), DNNL_ARG_SRC);
+        writes(op.dst, pd.dst_desc());
+        addStep(pooling_forward(pd), pd.scratchpad_desc(), {src, ref(DNNL_ARG_DST, op.dst)},
+                tag + "maxpool -> t" + std::to_string(op.dst) + " " + pd.impl_info_str());
+        break;
+      }
+      case kOpAdd: {
+        post_ops po;
+        appendAct(po, op.act, op.alpha);
+        const memory::desc& a = e->desc[op.srcs[0]];
+        binary::desc d(algorithm::binary_add, a, a, nchwAny(op.dst));
+        binary::primitive_desc pd(d, planAttr(&po), eng());
+        ArgRef s0 = inLayout(op.srcs[0], pd.src_desc(0), DNNL_ARG_SRC_0);
+        ArgRef s1 = inLayout(op.srcs[1], pd.src_desc(1), DNNL_ARG_SRC_1);
+        writes(op.dst, pd.dst_desc());
+        addStep(binary(pd), pd.scratchpad_desc(), {s0, s1, ref(DNNL_ARG_DST, op.dst)},
+                tag + "add -> t" + std::to_string(op.dst) + actName(op.act) + " " + pd.impl_info_str());
+        break;
+      }
+      case kOpEltwise: {
+        if (op.act == kLinear) {
+          // A copy, not an alias: a sum post-op may write over a tensor once its last reader has run, which an
+          // alias would hide.
+          writes(op.dst, e->desc[op.srcs[0]]);
+          reorder::primitive_desc pd(eng(), e->desc[op.srcs[0]], eng(), e->desc[op.dst], planAttr());
+          addStep(reorder(pd), pd.scratchpad_desc(), {ref(DNNL_ARG_FROM, op.srcs[0]), ref(DNNL_ARG_TO, op.dst)},
+                  tag + "copy -> t" + std::to_string(op.dst));
+          break;
+        }
+        ActAlg a = actAlg(op.act, op.alpha);
+        eltwise_forward::desc d(prop_kind::forward_inference, a.alg, e->desc[op.srcs[0]], a.alpha, a.beta);
+        eltwise_forward::primitive_desc pd(d, planAttr(), eng());
+        ArgRef src = ref(DNNL_ARG_SRC, op.srcs[0]);
+        writes(op.dst, pd.dst_desc());
+        addStep(eltwise_forward(pd), pd.scratchpad_desc(), {src, ref(DNNL_ARG_DST, op.dst)},
+                tag + "eltwise -> t" + std::to_string(op.dst) + actName(op.act) + " " + pd.impl_info_str());
+        break;
+      }
+    }
+    // Outputs read from this op's tensor go out now, so that its buffer is free for what follows.
+    sendOut(op.dst);
+  }
+
+  // Buffers by lifetime: a slot lives from the step that first touches it to the last; slots whose lives do not
+  // overlap share one buffer (the activations of a batch of 32 would otherwise take several hundred MB).
+  const size_t nSlots = e->slotFloats.size();
+  std::vector<int64_t> first(nSlots, -1), last(nSlots, -1);
+  for (size_t s = 0; s < e->steps.size(); s++) {
+    for (auto& r : e->steps[s].refs) {
+      if (r.slot < 0) continue;
+      if (first[r.slot] < 0) first[r.slot] = static_cast<int64_t>(s);
+      last[r.slot] = static_cast<int64_t>(s);
+    }
+  }
+  std::vector<int> order;
+  for (size_t s = 0; s < nSlots; s++)
+    if (first[s] >= 0) order.push_back(static_cast<int>(s));
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return first[a] < first[b]; });
+  e->physOf.assign(nSlots, -1);
+  std::vector<size_t> cap;
+  std::vector<int64_t> busyUntil;
+  for (int s : order) {
+    int best = -1;
+    for (size_t b = 0; b < cap.size(); b++) {
+      if (busyUntil[b] >= first[s]) continue;
+      // The smallest free buffer that fits, else the largest free one (grown).
+      if (best < 0) {
+        best = static_cast<int>(b);
+        continue;
+      }
+      const bool fitsB = cap[b] >= e->slotFloats[s], fitsBest = cap[best] >= e->slotFloats[s];
+      if ((fitsB && (!fitsBest || cap[b] < cap[best])) || (!fitsB && !fitsBest && cap[b] > cap[best])) {
+        best = static_cast<int>(b);
+      }
+    }
+    if (best < 0) {
+      cap.push_back(0);
+      busyUntil.push_back(-1);
+      best = static_cast<int>(cap.size() - 1);
+    }
+    cap[best] = std::max(cap[best], e->slotFloats[s]);
+    busyUntil[best] = last[s];
+    e->physOf[s] = best;
+  }
+  e->phys.resize(cap.size());
+  for (size_t b = 0; b < cap.size(); b++) e->phys[b].alloc(cap[b]);
+  for (auto& st : e->steps) e->scratchFloats = std::max(e->scratchFloats, st.scratch.get_size() / sizeof(float) + 1);
+  e->scratch.alloc(e->scratchFloats + Scratchpad::kGuard);
+  for (auto& st : e->steps) {
+    for (auto& r : st.refs) {
+      if (r.slot >= 0) {
+        st.args[r.arg] = memory(r.md, eng(), e->phys[e->physOf[r.slot]].p);
+      } else {
+        memory m(r.md, eng(), nullptr);
+        st.args[r.arg] = m;
+        e->external.push_back({m, r});
+      }
+    }
+    st.args[DNNL_ARG_SCRATCHPAD] = memory(st.scratch, eng(), e->scratch.p);
+  }
+  auto& out = *e;
+  plan.execs[N] = std::move(e);
+  return out;
+}
+
+// Runs the plan at batch N on the caller's NHWC input, writing the caller's outputs.
+void planRun(Plan& plan, int64_t N, float* input, const std::vector<float*>& outputs) {
+  PlanExec& e = planExec(plan, N);
+  for (auto& x : e.external) {
+    if (x.second.slot == kSlotExtIn) {
+      x.first.set_data_handle(input);
+    } else {
+      x.first.set_data_handle(outputs[static_cast<size_t>(-2 - x.second.slot)] + x.second.offset);
+    }
+  }
+  float* guard = e.scratch.p + e.scratchFloats;
+  for (size_t i = 0; i < Scratchpad::kGuard; i++) guard[i] = Scratchpad::kMark;
+  if (tracing()) {
+    // One line per step (SSD_NATIVE_TRACE=1), waiting after each so that the times are the step's own.
+    for (auto& s : e.steps) {
+      Tic tic;
+      s.prim.execute(strm(), s.args);
+      strm().wait();
+      tic.lap("plan_step", s.what);
+    }
+  } else {
+    for (auto& s : e.steps) s.prim.execute(strm(), s.args);
+    strm().wait();
+  }
+  for (size_t i = 0; i < Scratchpad::kGuard; i++) {
+    if (guard[i] != Scratchpad::kMark) throw std::runtime_error("runPlan: oneDNN wrote past its scratchpad");
+  }
+}
+
+// The handle JavaScript holds: the plan, or null once disposed (the finalizer then has nothing left to free).
+struct PlanHandle {
+  Plan* plan = nullptr;
+};
+void releasePlan(PlanHandle* h) {
+  if (!h->plan) return;
+  livePlans().erase(h->plan);
+  delete h->plan;
+  h->plan = nullptr;
 }
 
 // convForward(x, w, bias|null, y, p, act, alpha)
@@ -849,6 +1529,19 @@ napi_value JsSetWinograd(napi_env env, napi_callback_info info) {
   });
 }
 
+// setBwdWBlocked(on) -> the previous setting: whether backward-weights of direct convolutions may run on blocked
+// layouts from now on (tests and benchmarks compare the two).
+napi_value JsSetBwdWBlocked(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    bool before = bwdWBlockedOn();
+    bwdWBlockedOn() = a.flag(0, "on");
+    napi_value r;
+    napi_get_boolean(env, before, &r);
+    return r;
+  });
+}
+
 napi_value JsGetThreads(napi_env env, napi_callback_info) {
   napi_value r;
   napi_create_int32(env, omp_get_max_threads(), &r);
@@ -873,6 +1566,162 @@ napi_value JsCacheSize(napi_env env, napi_callback_info) {
   return r;
 }
 
+// createPlan(program: Int32Array, params: Float32Array[], scalars: Float32Array) -> plan handle (see parsePlan).
+// The parameters are copied; the handle frees the plan when garbage-collected if disposePlan was never called.
+napi_value JsCreatePlan(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    bool is = false;
+    napi_typedarray_type type;
+    size_t len = 0;
+    void* data = nullptr;
+    napi_value ab;
+    size_t off;
+    if (a.n > 0) napi_is_typedarray(env, a.v[0], &is);
+    if (is) napi_get_typedarray_info(env, a.v[0], &type, &len, &data, &ab, &off);
+    if (!is || type != napi_int32_array) throw ArgError("argument program must be an Int32Array");
+    const int32_t* code = static_cast<const int32_t*>(data);
+    bool isArray = false;
+    if (a.n > 1) napi_is_array(env, a.v[1], &isArray);
+    if (!isArray) throw ArgError("argument params must be an array of Float32Arrays");
+    uint32_t nParams = 0;
+    napi_get_array_length(env, a.v[1], &nParams);
+    std::vector<std::vector<float>> params(nParams);
+    for (uint32_t i = 0; i < nParams; i++) {
+      napi_value el;
+      napi_get_element(env, a.v[1], i, &el);
+      Args one = a;
+      one.v[0] = el;
+      one.n = 1;
+      size_t n = 0;
+      float* p = one.f32n(0, ("params[" + std::to_string(i) + "]").c_str(), &n);
+      params[i].assign(p, p + n);
+    }
+    size_t nScalars = 0;
+    const float* scalars = a.f32n(2, "scalars", &nScalars);
+    std::unique_ptr<Plan> plan = parsePlan(code, len, std::move(params), scalars, nScalars);
+    auto* h = new PlanHandle{plan.release()};
+    livePlans().insert(h->plan);
+    napi_value r;
+    napi_status st = napi_create_external(
+        env, h, [](napi_env, void* d, void*) {
+          auto* ph = static_cast<PlanHandle*>(d);
+          releasePlan(ph);
+          delete ph;
+        },
+        nullptr, &r);
+    if (st != napi_ok) {
+      releasePlan(h);
+      delete h;
+      throw std::runtime_error("createPlan: cannot create the handle");
+    }
+    return r;
+  });
+}
+
+Plan& planArg(Args& a, size_t i) {
+  napi_valuetype t = napi_undefined;
+  if (i < a.n) napi_typeof(a.env, a.v[i], &t);
+  if (t != napi_external) throw ArgError("argument plan must be a plan handle from createPlan");
+  void* d = nullptr;
+  napi_get_value_external(a.env, a.v[i], &d);
+  auto* h = static_cast<PlanHandle*>(d);
+  if (!h->plan) throw ArgError("the plan was disposed");
+  return *h->plan;
+}
+
+int64_t batchArg(Args& a, size_t i) {
+  double b = a.num(i, "batch");
+  if (!(b >= 1) || b != std::floor(b) || b > 1e6) throw ArgError("argument batch must be an integer >= 1");
+  return static_cast<int64_t>(b);
+}
+
+// runPlan(plan, batch, input, outputs: Float32Array[]): input NHWC [batch, H, W, C]; output k holds batch x perImage.
+napi_value JsRunPlan(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    Plan& plan = planArg(a, 0);
+    const int64_t N = batchArg(a, 1);
+    size_t inLen = 0;
+    float* input = a.f32n(2, "input", &inLen);
+    const PlanTensor& t0 = plan.tensors[0];
+    if (inLen != static_cast<size_t>(N * t0.H * t0.W * t0.C)) {
+      throw ArgError("runPlan: input has " + std::to_string(inLen) + " values, batch " + std::to_string(N) + " of " +
+                     std::to_string(t0.H) + "x" + std::to_string(t0.W) + "x" + std::to_string(t0.C) + " needs " +
+                     std::to_string(N * t0.H * t0.W * t0.C));
+    }
+    bool isArray = false;
+    if (a.n > 3) napi_is_array(env, a.v[3], &isArray);
+    uint32_t nOut = 0;
+    if (isArray) napi_get_array_length(env, a.v[3], &nOut);
+    if (!isArray || nOut != plan.outputs.size()) {
+      throw ArgError("runPlan: outputs must be an array of " + std::to_string(plan.outputs.size()) + " Float32Arrays");
+    }
+    std::vector<float*> outs;
+    for (uint32_t k = 0; k < nOut; k++) {
+      napi_value el;
+      napi_get_element(env, a.v[3], k, &el);
+      Args one = a;
+      one.v[0] = el;
+      one.n = 1;
+      size_t n = 0;
+      outs.push_back(one.f32n(0, ("outputs[" + std::to_string(k) + "]").c_str(), &n));
+      if (n != static_cast<size_t>(N * plan.outputs[k].perImage)) {
+        throw ArgError("runPlan: outputs[" + std::to_string(k) + "] has " + std::to_string(n) + " values, needs " +
+                       std::to_string(N * plan.outputs[k].perImage));
+      }
+    }
+    planRun(plan, N, input, outs);
+    return undef(env);
+  });
+}
+
+// disposePlan(plan) -> whether it was still alive: frees weights, primitives and buffers now.
+napi_value JsDisposePlan(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    napi_valuetype t = napi_undefined;
+    if (a.n > 0) napi_typeof(env, a.v[0], &t);
+    if (t != napi_external) throw ArgError("argument plan must be a plan handle from createPlan");
+    void* d = nullptr;
+    napi_get_value_external(env, a.v[0], &d);
+    auto* h = static_cast<PlanHandle*>(d);
+    const bool was = h->plan != nullptr;
+    releasePlan(h);
+    napi_value r;
+    napi_get_boolean(env, was, &r);
+    return r;
+  });
+}
+
+// planInfo(plan, batch): one line per step (primitive implementation, layouts), building the batch's steps if needed.
+napi_value JsPlanInfo(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    Plan& plan = planArg(a, 0);
+    PlanExec& e = planExec(plan, batchArg(a, 1));
+    std::string s;
+    for (auto& st : e.steps) s += st.what + "\n";
+    s += "buffers " + std::to_string(e.phys.size()) + ", " + std::to_string(e.bytes()) + " bytes";
+    napi_value r;
+    napi_create_string_utf8(env, s.c_str(), s.size(), &r);
+    return r;
+  });
+}
+
+// planStats() -> { live, bytes }: plans not yet released and the bytes they hold.
+napi_value JsPlanStats(napi_env env, napi_callback_info) {
+  size_t bytes = 0;
+  for (const Plan* p : livePlans()) bytes += p->bytes();
+  napi_value r, live, b;
+  napi_create_object(env, &r);
+  napi_create_int32(env, static_cast<int32_t>(livePlans().size()), &live);
+  napi_create_double(env, static_cast<double>(bytes), &b);
+  napi_set_named_property(env, r, "live", live);
+  napi_set_named_property(env, r, "bytes", b);
+  return r;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"convForward", nullptr, JsConvForward, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -889,9 +1738,15 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", nullptr, JsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnWorkspaceBytes", nullptr, JsBnWorkspaceBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setWinograd", nullptr, JsSetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setBwdWBlocked", nullptr, JsSetBwdWBlocked, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, JsGetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, JsVersion, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"cacheSize", nullptr, JsCacheSize, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"createPlan", nullptr, JsCreatePlan, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"runPlan", nullptr, JsRunPlan, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"disposePlan", nullptr, JsDisposePlan, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"planInfo", nullptr, JsPlanInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"planStats", nullptr, JsPlanStats, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

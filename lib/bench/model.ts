@@ -1,6 +1,7 @@
 /**
  * Measuring the detector on a backend: training images/s (momentum-SGD step including the multibox loss),
- * inference frames/s, the machine's attainable peak from a large matmul, and a per-kernel profile of one step.
+ * inference frames/s (as detection runs it: the native plan on the native backend; and through `model.predict`),
+ * the machine's attainable peak from a large matmul, and a per-kernel profile of one step.
  * Used by `deno task bench`.
  * @module
  */
@@ -11,6 +12,7 @@ import type { Detector } from "../model/mod.ts";
 import type { Box } from "../types.ts";
 import { Rng } from "../util/rng.ts";
 import type { NativeAddon } from "../backend/native/addon.ts";
+import { nativePlanFor } from "../inference/native_plan.ts";
 
 /** A synthetic training batch: images in [-0.5, 0.5] and matched targets. */
 export interface SyntheticBatch {
@@ -121,8 +123,30 @@ export function benchTraining(
   return data.x.shape[0] / seconds;
 }
 
-/** Inference images/s at the batch of `x` on the active backend (predict, read back the outputs). */
+/**
+ * How detection runs the forward pass of `detector` on the active backend (lib/inference/native_plan.ts): `plan`
+ * (the native plan) or `predict`.
+ */
+export function inferencePath(detector: Detector): "plan" | "predict" {
+  return nativePlanFor(detector.model) ? "plan" : "predict";
+}
+
+/**
+ * Inference images/s at the batch of `x` as detection runs it: the native plan where {@link inferencePath} says
+ * `plan` (built before the timing; outputs read into fresh arrays each call, as `predictOutputs` does), else
+ * {@link benchPredict}.
+ */
 export function benchInference(detector: Detector, x: tf.Tensor4D, options: TimingOptions = {}): number {
+  const plan = nativePlanFor(detector.model);
+  if (!plan) return benchPredict(detector, x, options);
+  const pixels = x.dataSync() as Float32Array;
+  const b = x.shape[0];
+  const { seconds } = timeIt(() => plan.run(pixels, b), options);
+  return b / seconds;
+}
+
+/** Inference images/s at the batch of `x` through `model.predict` on the active backend, outputs read back. */
+export function benchPredict(detector: Detector, x: tf.Tensor4D, options: TimingOptions = {}): number {
   const { seconds } = timeIt(() => {
     const outs = detector.model.predict(x) as tf.Tensor[];
     outs.forEach((o) => o.dataSync());

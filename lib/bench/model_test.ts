@@ -4,7 +4,16 @@ import { setupBackend } from "../backend/mod.ts";
 import { buildDetector } from "../model/mod.ts";
 import { addonBuilt, loadAddon } from "../backend/native/addon.ts";
 import { loadNative } from "../backend/native/native.ts";
-import { benchInference, benchTraining, peakGflops, profileKernels, syntheticBatch, timeIt } from "./model.ts";
+import {
+  benchInference,
+  benchPredict,
+  benchTraining,
+  inferencePath,
+  peakGflops,
+  profileKernels,
+  syntheticBatch,
+  timeIt,
+} from "./model.ts";
 
 const ignore = !addonBuilt();
 
@@ -53,7 +62,7 @@ Deno.test("syntheticBatch: seeded images in [-0.5, 0.5] with matched targets of 
 });
 
 Deno.test({
-  name: "benchTraining / benchInference / profileKernels / peakGflops run on native and leak no tensors",
+  name: "benchTraining / benchInference / benchPredict / profileKernels / peakGflops run on native, leak no tensors",
   ignore,
   async fn() {
     await setupBackend({ backend: "wasm", log: () => {} });
@@ -79,6 +88,16 @@ Deno.test({
     assert.equal(tf.memory().numTensors, before);
     assert.ok(train > 0 && Number.isFinite(train));
     assert.ok(infer > 0 && Number.isFinite(infer));
+    // Detection's path on native is the plan (SSD_NATIVE_PLAN=0 turns it off); model.predict's figure stays beside it.
+    assert.equal(inferencePath(d), "plan");
+    assert.ok(benchPredict(d, data.x, { minSeconds: 0, warmup: 0 }) > 0);
+    Deno.env.set("SSD_NATIVE_PLAN", "0");
+    try {
+      assert.equal(inferencePath(d), "predict");
+    } finally {
+      Deno.env.delete("SSD_NATIVE_PLAN");
+    }
+    assert.equal(tf.memory().numTensors, before);
     assert.ok(kernels.some((k) => k.name === "SsdNativeCB"), "the fused CB kernel shows in the profile");
     const peak = peakGflops({ addon: loadAddon(), n: 256, minSeconds: 0 });
     assert.ok(peak.gflops > 0 && /oneDNN sgemm 256/.test(peak.method));

@@ -9,6 +9,7 @@
 import sharp from "sharp";
 import { INPUT_HEIGHT, INPUT_WIDTH } from "../types.ts";
 import { DataError } from "./problems.ts";
+import type { DecodedImage } from "./image_cache.ts";
 
 /** A crop rectangle in pixels of the decoded image (integers). */
 export interface CropRect {
@@ -87,14 +88,21 @@ export async function imageInfo(path: string | Uint8Array, options: ImageInfoOpt
 /**
  * Decodes an image and returns it as 8-bit RGB, row-major HWC, of size `height x width` (240x320 by default):
  * crop (pixels of the decoded image), then a letterbox-free resize ("fill": the aspect ratio is not kept), then an
- * optional left-right flip. Throws a {@link DataError} naming the file when it cannot be decoded or the crop does
- * not fit.
+ * optional left-right flip. `source` is a file, its bytes, or its pixels as a {@link DecodedImage} keeps them. Throws
+ * a {@link DataError} naming the file when it cannot be decoded or the crop does not fit.
  */
-export async function loadImage(path: string | Uint8Array, options: LoadImageOptions = {}): Promise<Uint8Array> {
+export async function loadImage(
+  source: string | Uint8Array | DecodedImage,
+  options: LoadImageOptions = {},
+): Promise<Uint8Array> {
   const width = options.width ?? INPUT_WIDTH;
   const height = options.height ?? INPUT_HEIGHT;
+  // Pixels from lib/data/image_cache.ts go in raw; the rest of the pipeline is the same, and so are its bytes.
+  const path = typeof source === "string" || source instanceof Uint8Array ? source : source.path;
   try {
-    let img = sharp(path, { failOn: FAIL_ON });
+    let img = typeof source === "string" || source instanceof Uint8Array
+      ? sharp(source, { failOn: FAIL_ON })
+      : sharp(source.data, { raw: { width: source.width, height: source.height, channels: source.channels } });
     if (options.crop) {
       const { x, y, w, h } = options.crop;
       if (![x, y, w, h].every(Number.isInteger) || x < 0 || y < 0 || w <= 0 || h <= 0) {

@@ -15,6 +15,7 @@ import type { Rng } from "../util/rng.ts";
 import { applyPhotometric, type AugmentOptions, type AugmentPlan, NO_PHOTOMETRIC, planAugment } from "./augment.ts";
 import type { DataRecord } from "./dataset.ts";
 import { loadImage, normalize } from "./image.ts";
+import type { DecodedImageCache } from "./image_cache.ts";
 import { DataError } from "./problems.ts";
 
 /** A batch of model inputs and their targets. */
@@ -53,6 +54,11 @@ export interface BatchOptions {
   dropLast?: boolean;
   /** Called once for each skipped sample. */
   onSkip?: (sample: SkippedSample) => void;
+  /**
+   * Decoded images kept between passes (lib/data/image_cache.ts): the same bytes come out, without decoding each
+   * file again every epoch.
+   */
+  cache?: DecodedImageCache;
 }
 
 /** The iterator {@link batches} returns; `skipped` grows as bad samples are met. */
@@ -62,9 +68,10 @@ export interface BatchIterator extends AsyncIterableIterator<Batch> {
 
 type Loaded = { record: DataRecord; plan: AugmentPlan; image: Uint8Array } | { record: DataRecord; error: unknown };
 
-async function loadOne(record: DataRecord, plan: AugmentPlan): Promise<Loaded> {
+async function loadOne(record: DataRecord, plan: AugmentPlan, cache?: DecodedImageCache): Promise<Loaded> {
   try {
-    const rgb = await loadImage(record.imagePath, { crop: plan.crop ?? undefined, flip: plan.flip });
+    const source = (await cache?.get(record.imagePath)) ?? record.imagePath;
+    const rgb = await loadImage(source, { crop: plan.crop ?? undefined, flip: plan.flip });
     return { record, plan, image: applyPhotometric(rgb, plan.photometric) };
   } catch (error) {
     return { record, error };
@@ -95,7 +102,8 @@ async function* run(records: DataRecord[], options: BatchOptions, skipped: Skipp
   const pending: Promise<Loaded>[] = [];
   const start = (i: number) => {
     if (i < order.length) {
-      pending[i] = loadOne(order[i], augment ? planAugment(order[i], rngs[i], augment) : identityPlan(order[i]));
+      const plan = augment ? planAugment(order[i], rngs[i], augment) : identityPlan(order[i]);
+      pending[i] = loadOne(order[i], plan, options.cache);
     }
   };
   for (let i = 0; i < Math.min(window, order.length); i++) start(i);

@@ -9,7 +9,7 @@
  * ```
  *
  * {@link predictDetections} is the one forward-pass-and-decode path of the repository: the detector uses it, and so
- * does lib/train's `evaluateModel`, so what a run reports is what `deno task detect` draws. Decoding follows the
+ * does lib/evaluation's `evaluateModel`, so what a run reports is what `deno task detect` draws. Decoding follows the
  * run's `eval` block (score threshold, NMS IoU, top-k, pre-NMS top-k); `minScore` only filters what is shown.
  * @module
  */
@@ -22,6 +22,7 @@ import { modelWeights, setModelWeights } from "../model/weights.ts";
 import { exists, readJson, readWeights, writeWeights } from "../runs/files.ts";
 import { readRunConfig, resolveConfig, type RunConfig, upgradeRunConfig } from "../runs/config.ts";
 import { type BackendChoice, type BackendInfo, setupBackend } from "../backend/mod.ts";
+import { disposeNativePlan, predictOutputs } from "./native_plan.ts";
 
 /** A built detector: the model (outputs logits `[B,P,3]` and offsets `[B,P,4]`) and its priors. */
 export interface DetectorBundle {
@@ -91,8 +92,9 @@ export function modelInputShape(model: tf.LayersModel): [number, number, number]
 
 /**
  * The forward pass and decoding of a batch of model inputs (`images`: float32, `B x h x w x c` values as
- * lib/data's `normalize` makes them): one `predict` at batch size B, then lib/detect's `decodeDetections` with
- * `settings`. Every detection in the repository goes through here.
+ * lib/data's `normalize` makes them): one forward pass at batch size B (lib/inference/native_plan.ts
+ * `predictOutputs`: the native plan on the native backend, else `predict`), then lib/detect's `decodeDetections`
+ * with `settings`. Every detection in the repository goes through here.
  */
 export async function predictDetections(
   model: tf.LayersModel,
@@ -107,17 +109,9 @@ export async function predictDetections(
     throw new Error(`lib/inference: ${images.length} input values are not a whole number of ${inputShape} images`);
   }
   const t0 = performance.now();
-  const [logits, offsets] = tf.tidy(() => {
-    const x = tf.tensor(images, [b, ...inputShape]);
-    return model.predict(x, { batchSize: b }) as tf.Tensor[];
-  });
-  let logitData: Float32Array, offsetData: Float32Array;
-  try {
-    logitData = await logits.data() as Float32Array;
-    offsetData = await offsets.data() as Float32Array;
-  } finally {
-    tf.dispose([logits, offsets]);
-  }
+  // The native plan when the backend is native and the model compiles (rebuilt whenever the weights changed, so it
+  // is never stale), else model.predict.
+  const { logits: logitData, offsets: offsetData } = await predictOutputs(model, images, b);
   const t1 = performance.now();
   const detections = decodeDetections({ logits: logitData, offsets: offsetData }, {
     priors,
@@ -338,7 +332,10 @@ export function detectorFromModel(
       return (await run(await prepareAll(list), options)).map((r) => r.detections);
     },
     dispose() {
-      if (!disposed) model.dispose();
+      if (!disposed) {
+        disposeNativePlan(model);
+        model.dispose();
+      }
       disposed = true;
     },
   };
@@ -373,7 +370,7 @@ export async function loadRunModel(
 
 /**
  * Saves a model as a model folder that {@link loadDetector} reads: `model.json` (topology where tfjs can serialise
- * it, the weights manifest, and `userDefinedMetadata` with the `model` block, as lib/train writes `model/`) and
+ * it, the weights manifest, and `userDefinedMetadata` with the `model` block, as lib/experiments writes `model/`) and
  * `model.weights.bin`.
  */
 export async function saveModelFolder(
@@ -422,7 +419,7 @@ export interface LoadedDetector extends InferenceDetector {
 
 /**
  * The run config of a model folder (`model.json` whose `userDefinedMetadata` holds the `model` block that
- * lib/train writes beside the weights): the model block over the defaults, so decoding uses docs/design.md's settings.
+ * lib/experiments writes beside the weights): the model block over the defaults, so decoding uses docs/design.md's settings.
  */
 async function configOfModelFolder(dir: string): Promise<RunConfig> {
   const file = `${dir}/model.json`;

@@ -719,7 +719,11 @@ function weightIds(model: tf.LayersModel): object[] {
 
 /** Whether plans are off (SSD_NATIVE_PLAN=0: every forward pass through `model.predict`). */
 export function nativePlansDisabled(): boolean {
-  return Deno.env.get("SSD_NATIVE_PLAN") === "0";
+  try {
+    return Deno.env.get("SSD_NATIVE_PLAN") === "0";
+  } catch {
+    return false; // no permission to read the environment: the default
+  }
 }
 
 /**

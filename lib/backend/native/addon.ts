@@ -109,6 +109,11 @@ export interface NativeAddon {
    * SSD_NATIVE_WINOGRAD=0); returns the previous setting. Tests compare the two paths.
    */
   setWinograd(on: boolean): boolean;
+  /**
+   * Whether backward-weights of direct convolutions run from now on on oneDNN's blocked layouts (NHWC inputs
+   * reordered in; default off, on with SSD_NATIVE_BWDW_BLOCKED=1); returns the previous setting.
+   */
+  setBwdWBlocked(on: boolean): boolean;
   /** The OpenMP thread count. */
   getThreads(): number;
   /** Bytes of the ReLU workspace of a training-mode BN + ReLU stage on an N x H x W x C tensor. */

@@ -160,6 +160,39 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "native kernels: weight gradients on blocked layouts (setBwdWBlocked) equal the cpu backend",
+  ignore,
+  async fn() {
+    await tf.setBackend("cpu");
+    assert.equal((await loadNative()).ok, true);
+    const addon = nativeAddon()!;
+    const before = addon.setBwdWBlocked(true);
+    try {
+      for (const stride of [1, 2]) {
+        for (const batch of [1, 4]) {
+          // 3 input channels stay on NHWC (the rule), 8 / 16 / 24 move to blocked layouts, 24 not a multiple of 16.
+          for (const [cin, cout] of [[3, 16], [8, 16], [16, 32], [24, 8]]) {
+            const x = tf.randomNormal([batch, 15, 20, cin], 0, 1, "float32", 3) as tf.Tensor4D;
+            const f = tf.randomNormal([3, 3, cin, cout], 0, 1, "float32", 4) as tf.Tensor4D;
+            const [ref, got] = await onBackends(
+              ["cpu", NATIVE_BACKEND],
+              () => convAndGrads(false, x, f, stride, "same"),
+            );
+            for (let i = 0; i < 3; i++) {
+              const e = relErr(got[i], ref[i]);
+              assert.ok(e <= 1e-4, `s${stride} b${batch} ${cin}->${cout} output ${i}: relative error ${e}`);
+            }
+            tf.dispose([x, f]);
+          }
+        }
+      }
+    } finally {
+      addon.setBwdWBlocked(before);
+    }
+  },
+});
+
 Deno.test("convParams: oneDNN geometry from tfjs conv info, and a clear error when it cannot match", () => {
   const info = tf.backend_util.computeConv2DInfo([8, 15, 20, 6], [3, 3, 6, 1], 2, 1, "same", undefined, true);
   // 'same' at stride 2: out 8x10; height pads 2 total (1,1), width pads 1 total (0,1).
