@@ -91,7 +91,7 @@ export async function staleness(name: string, dir = NOTEBOOK_DIR): Promise<strin
 }
 
 /**
- * Absolute paths in the outputs of a notebook file (lib/site `absolutePathsInOutputs`), one problem line each: a
+ * Absolute paths in the outputs of a notebook file (lib/notebooks `absolutePathsInOutputs`), one problem line each: a
  * committed notebook must not carry the paths of the machine that ran it.
  */
 export async function pathProblems(path: string): Promise<string[]> {
@@ -99,7 +99,7 @@ export async function pathProblems(path: string): Promise<string[]> {
   if (!nb) return [];
   return absolutePathsInOutputs(nb).map((l) =>
     `${path}: cell ${l.cell} (id ${l.id}) prints the absolute path ${l.path} (${l.part}): print it relative to ` +
-    "the repository (lib/site displayPath)"
+    "the repository (lib/notebooks displayPath)"
   );
 }
 

@@ -3,9 +3,12 @@
  * Each area keeps its full API in its own `mod.ts` (lib/data/mod.ts, lib/detect/mod.ts, ...) for those who build on
  * the plumbing.
  *
+ * The examples import `ssdv2`, which deno.json maps to this file (`"ssdv2": "./lib/mod.ts"`); from outside the
+ * repository import this file by its path or URL instead. `deno task check:doc` type-checks every example.
+ *
  * Detect faces with and without masks using a trained run:
  * ```ts
- * import { loadDetector } from "./lib/mod.ts";
+ * import { loadDetector } from "ssdv2";
  * const detector = await loadDetector("results/ablation/branches-4-20261129-122037");
  * const detections = await detector.detect("photo.jpg", { minScore: 0.5 });
  * for (const d of detections) console.log(d.class, d.score.toFixed(2), d.box); // box in the photo's pixels
@@ -14,10 +17,17 @@
  *
  * Train a config, evaluate it elsewhere, read Table 2:
  * ```ts
- * import { evaluateRunOn, loadConfig, readTable2Run, runExperiment } from "./lib/mod.ts";
+ * import { evaluateRunOn, loadConfig, readTable2Run, runExperiment } from "ssdv2";
  * const run = await runExperiment(await loadConfig("experiments/ablation/carry-1.json"));
  * await evaluateRunOn(run.runDir, { data: "../aizoo-val1497", split: "val" }); // into <run>/eval/aizoo-val1497-val
  * console.log(await readTable2Run(run.runDir));
+ * ```
+ *
+ * Train (or resume, or reuse) the whole Table 2 grid and write its table, as `deno task ablation` does:
+ * ```ts
+ * import { GRID_OUTPUTS, runGrid } from "ssdv2";
+ * const grid = await runGrid("ablation", { profile: "quick", resultsDir: "results", outputs: GRID_OUTPUTS });
+ * console.log(grid.files); // results/ablation/quick/table2.csv, table2.md, the chart
  * ```
  * @module
  */
@@ -59,7 +69,7 @@ export { readProvenance } from "./runs/run.ts";
 export { runExperiment } from "./experiments/pipeline.ts";
 export { runGrid } from "./experiments/grid.ts";
 export { evaluateRunOn } from "./experiments/run_evaluation.ts";
-export { readTable2Run } from "./reporting/run_outputs.ts";
+export { GRID_OUTPUTS, readTable2Run } from "./reporting/run_outputs.ts";
 export { reproduceTable2 } from "./reporting/reproduce.ts";
 
 // Tables and charts.

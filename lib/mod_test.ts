@@ -47,11 +47,42 @@ Deno.test("lib: packages import only their own layer and the layers below it", a
         const text = await Deno.readTextFile(path);
         for (const m of text.matchAll(/from\s+"(\.[^"]+)"/g)) {
           const to = packageOf(new URL(m[1], `file://${path}`).pathname);
-          if ((rank.get(to) ?? -1) > (rank.get(from) ?? -1)) violations.push(`${path.slice(lib.length)} imports ${m[1]}`);
+          if ((rank.get(to) ?? -1) > (rank.get(from) ?? -1)) {
+            violations.push(`${path.slice(lib.length)} imports ${m[1]}`);
+          }
         }
       }
     }
   };
   await walk(lib);
   assert.deepEqual(violations, []);
+});
+
+Deno.test("lib/mod.ts: every exported name has an example (a fenced ts code block) in its JSDoc", async () => {
+  const lib = new URL(".", import.meta.url);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["doc", "--json", "lib/mod.ts"],
+    cwd: new URL("..", lib).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.ok(out.success, `deno doc --json lib/mod.ts failed:\n${stderr}`);
+  type JsDoc = { doc?: string; tags?: { kind: string; doc?: string }[] };
+  type DocSymbol = { name: string; declarations: { jsDoc?: JsDoc; location: { filename: string; line: number } }[] };
+  const doc = JSON.parse(new TextDecoder().decode(out.stdout)) as { nodes: Record<string, { symbols: DocSymbol[] }> };
+  const symbols = doc.nodes[new URL("mod.ts", lib).href]?.symbols ?? [];
+  // Guards against a change of the JSON layout, under which every symbol would look documented or none would exist.
+  assert.ok(symbols.length >= 30, `deno doc lists ${symbols.length} symbols of lib/mod.ts`);
+  // `deno check --doc` (the check:doc task) type-checks ts blocks; a block in an @example tag counts too.
+  const hasExample = (js: JsDoc | undefined) =>
+    [js?.doc ?? "", ...(js?.tags ?? []).filter((t) => t.kind === "example").map((t) => t.doc ?? "")]
+      .some((text) => /^```(ts|typescript)\s*$/m.test(text));
+  const missing = symbols
+    .filter((s) => !s.declarations.some((d) => hasExample(d.jsDoc)))
+    .map((s) => {
+      const { filename, line } = s.declarations[0].location;
+      return `${s.name} (${filename.slice(new URL("..", lib).href.length)}:${line + 1})`;
+    });
+  assert.deepEqual(missing, [], `exported names without an example in their JSDoc: ${missing.join(", ")}`);
 });

@@ -269,6 +269,14 @@ let last: { key: string; info: BackendInfo } | null = null;
  * Sets up tfjs on the requested backend (see the module notes for "auto") and returns what it chose; logs one
  * line saying which backend runs and why. A forced backend that cannot start is an error that says why and how to
  * get it. Calling it again with the same request returns the same answer without setting anything up again.
+ *
+ * ```ts
+ * import { setupBackend } from "ssdv2";
+ * const info = await setupBackend(); // "auto" (or FACEMASK_BACKEND); logs the line below
+ * // backend: native (oneDNN 2.6.3, 2 threads; tensorflow: tfjs-node not installed)
+ * console.log(info.name, info.threads); // "native" 2 once `deno task build:native` has run, else wasm or cpu
+ * // setupBackend({ backend: "wasm" }) forces one: if it cannot start, the error says why and how to get it.
+ * ```
  */
 export async function setupBackend(options: SetupBackendOptions = {}): Promise<BackendInfo> {
   let requested: string = options.backend ?? "auto";

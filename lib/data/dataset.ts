@@ -85,6 +85,14 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
  * (sorted by id) and every problem (file + problem + severity). Missing or empty split folders, images without XML,
  * XML without an image and several images with one stem are errors; files that are neither images nor XML are
  * warnings and are ignored; hidden files are ignored silently.
+ *
+ * ```ts
+ * import { resolveData, scanSplit } from "ssdv2";
+ * const { root } = await resolveData(); // FACEMASK_DATA, ...
+ * const { records, problems } = await scanSplit(root, "val");
+ * for (const p of problems) console.log(p.severity, p.file, p.problem); // nothing on AIZOO's val split
+ * console.log(records.length, records[0].labels, records[0].boxes[0]); // 930 [ 2 ] [x1, y1, x2, y2] in [0, 1]
+ * ```
  */
 export async function scanSplit(root: string, split: string, options: ScanOptions = {}): Promise<ScanResult> {
   const dir = `${root.replace(/\/+$/, "")}/${split}`;
@@ -233,6 +241,14 @@ async function requireDir(path: string, what: string): Promise<string> {
  * Finds the data to use, in order: `--data`, else `FACEMASK_DATA`, else `<repo>/data/aizoo-facemask`, else a
  * generated set under `<repo>/data/generated/`, written once (deterministically) and reused when complete. A named
  * folder that does not exist is an error rather than a silent fallback.
+ *
+ * ```ts
+ * import { resolveData } from "ssdv2";
+ * const data = await resolveData(); // FACEMASK_DATA, else data/aizoo-facemask, else data/generated/ (made once)
+ * console.log(data.description); // "data at /work/shared/datasets/aizoo-facemask (from FACEMASK_DATA)"
+ * if (data.generated) console.log("synthetic pictures: every number must say so");
+ * const named = await resolveData({ data: "../aizoo-val1497" }); // `--data` wins; a missing folder throws
+ * ```
  */
 export async function resolveData(options: ResolveOptions = {}): Promise<DataSource> {
   if (options.data) {

@@ -127,6 +127,14 @@ export interface CoverageTableOptions extends CoverageOptions {
 /**
  * Coverage of `boxes` for each branch count (default 1..4) and reading (default `own` and `carry`) of the ablation,
  * priors from `slicePriorConfig(config, k, reading)`: one row per (k, reading), k first.
+ *
+ * ```ts
+ * import { priorCoverageTable, resolveData, scanSplit } from "ssdv2";
+ * const { records } = await scanSplit((await resolveData()).root, "val");
+ * const rows = priorCoverageTable(records.flatMap((r) => r.boxes), { branches: [1] });
+ * for (const r of rows) console.log(r.reading, r.covered, r.total, r.share?.toFixed(3));
+ * // own 537 1625 "0.330", then carry 1530 1625 "0.942" on AIZOO's val split (results/ablation/prior_coverage.md)
+ * ```
  */
 export function priorCoverageTable(boxes: readonly Box[], options: CoverageTableOptions = {}): PriorCoverageRow[] {
   const config = options.config ?? SSDV2_PRIORS;

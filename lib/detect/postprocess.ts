@@ -78,6 +78,17 @@ function nms(boxes: Float32Array, count: number, iouThreshold: number, maxKeep: 
 /**
  * Turns raw outputs into detections per image: normalised corner boxes clipped to [0, 1], class ids >= 1,
  * sorted by descending score.
+ *
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { decodeDetections, loadDetector } from "ssdv2";
+ * const detector = await loadDetector("results/ablation/branches-4-20261129-122037", { backend: "config" });
+ * const [logits, offsets] = tf.tidy(() => detector.model.predict(tf.zeros([1, 240, 320, 3])) as tf.Tensor[]);
+ * const [dets] = decodeDetections({ logits, offsets }, { priors: detector.priors, ...detector.settings });
+ * console.log(dets[0]); // { box: [x1, y1, x2, y2] in [0, 1], label: 1 (face_mask) or 2 (face), score }, best first
+ * tf.dispose([logits, offsets]);
+ * detector.dispose();
+ * ```
  */
 export function decodeDetections(pred: RawPrediction, options: DecodeOptions): Detection[][] {
   const where = "lib/detect/postprocess.ts";

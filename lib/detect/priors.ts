@@ -19,7 +19,15 @@ export interface PriorConfig {
   clip?: boolean;
 }
 
-/** The SSDv2 prior layout at 240x320: 4,420 priors over 30x40, 15x20, 8x10 and 4x5 maps. */
+/**
+ * The SSDv2 prior layout at 240x320: 4,420 priors over 30x40, 15x20, 8x10 and 4x5 maps.
+ *
+ * ```ts
+ * import { generatePriors, SSDV2_PRIORS } from "ssdv2";
+ * console.log(SSDV2_PRIORS.steps, SSDV2_PRIORS.sizes[0]); // [ 8, 16, 32, 64 ] [ 10, 16, 24 ]: pixels at 240x320
+ * console.log(generatePriors(SSDV2_PRIORS).length / 4); // 4420 priors
+ * ```
+ */
 export const SSDV2_PRIORS: PriorConfig = Object.freeze({
   inputSize: [240, 320] as [number, number],
   steps: [8, 16, 32, 64],
@@ -65,12 +73,28 @@ export function numPriors(config: PriorConfig): number {
  * - `own`: branches 1..k keep only their own anchor sizes (the 1-branch model has anchors of 10-24 px only);
  * - `carry`: the anchor sizes of every dropped branch move onto the coarsest kept branch k (k = 1: the stride-8 map
  *   carries all ten sizes 10..256), so every face size keeps a prior of its scale. With all branches the two agree.
+ *
+ * ```ts
+ * import { PRIOR_READINGS, slicePriorConfig, SSDV2_PRIORS } from "ssdv2";
+ * for (const reading of PRIOR_READINGS) console.log(reading, slicePriorConfig(SSDV2_PRIORS, 1, reading).sizes[0]);
+ * // own [ 10, 16, 24 ]
+ * // carry [ 10, 16, 24, 32, 48, 64, 96, 128, 192, 256 ]
+ * ```
  */
 export const PRIOR_READINGS = ["own", "carry"] as const;
 /** One of {@link PRIOR_READINGS}. */
 export type PriorReading = typeof PRIOR_READINGS[number];
 
-/** The config restricted to its first `k` feature maps (the k-branch ablation keeps the smallest scales). */
+/**
+ * The config restricted to its first `k` feature maps (the k-branch ablation keeps the smallest scales).
+ *
+ * ```ts
+ * import { generatePriors, slicePriorConfig, SSDV2_PRIORS } from "ssdv2";
+ * const twoBranches = slicePriorConfig(SSDV2_PRIORS, 2, "carry"); // the priors of experiments/ablation/carry-2.json
+ * console.log(twoBranches.steps, twoBranches.sizes[1]); // [ 8, 16 ] [ 32, 48, 64, 96, 128, 192, 256 ]
+ * console.log(generatePriors(twoBranches).length / 4); // 5700 = 30x40 cells x 3 sizes + 15x20 x 7
+ * ```
+ */
 export function slicePriorConfig(config: PriorConfig, k: number, reading: PriorReading = "own"): PriorConfig {
   if (!Number.isInteger(k) || k < 1 || k > config.steps.length) {
     throw new Error(`lib/detect/priors.ts: branch count must be an integer in 1..${config.steps.length}, got ${k}`);
@@ -88,7 +112,16 @@ export function slicePriorConfig(config: PriorConfig, k: number, reading: PriorR
   };
 }
 
-/** Generates all priors as a flat `Float32Array` of length `P * 4` (normalised centre form). */
+/**
+ * Generates all priors as a flat `Float32Array` of length `P * 4` (normalised centre form).
+ *
+ * ```ts
+ * import { generatePriors, SSDV2_PRIORS } from "ssdv2";
+ * const priors = generatePriors(SSDV2_PRIORS); // [cx, cy, w, h] per prior, normalised
+ * console.log(priors.length / 4, Array.from(priors.subarray(0, 4), (v) => +v.toFixed(4)));
+ * // 4420 [ 0.0125, 0.0167, 0.0313, 0.0417 ]: the 10 px prior of the top-left cell of the stride-8 map
+ * ```
+ */
 export function generatePriors(config: PriorConfig): Float32Array {
   const maps = featureMapSizes(config);
   const [h, w] = config.inputSize;

@@ -1,5 +1,5 @@
 /**
- * Fixtures shared by the tests of lib/detect and lib/train (not part of the public API, so not in mod.ts).
+ * Fixtures shared by the tests of lib/detect and lib/experiments (not part of the public API, so not in mod.ts).
  * @module
  */
 

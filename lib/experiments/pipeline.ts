@@ -14,6 +14,7 @@ import { multiboxLoss } from "../loss/mod.ts";
 import { metricsSummary, thinPrCurve } from "../metrics/mod.ts";
 import { dataLabelOf } from "../data/label.ts";
 import { batches } from "../data/loader.ts";
+import { cacheBytesFromEnv, DecodedImageCache } from "../data/image_cache.ts";
 import {
   dataChecksum,
   type DataRecord,
@@ -54,8 +55,6 @@ export function withResumedSession(p: Provenance, session: ResumedSession): Prov
     end: null,
   };
 }
-
-// Building and loading detectors moved to lib/inference; re-exported for callers of lib/train.
 
 /** The loaded backend, as recorded in provenance. */
 export interface BackendRecord {
@@ -234,8 +233,16 @@ export async function writeEvaluation(
 }
 
 /**
- * Trains one config into a run folder (or resumes one: then `config` may be null, the run's config.json rules), then evaluates the kept weights on the validation split
- * and writes every file of the run-folder contract.
+ * Trains one config into a run folder (or resumes one: then `config` may be null, the run's config.json rules), then
+ * evaluates the kept weights on the validation split and writes every file of the run-folder contract.
+ *
+ * ```ts
+ * import { loadConfig, runExperiment } from "ssdv2";
+ * const run = await runExperiment(await loadConfig("experiments/ablation/carry-1.json")); // data: FACEMASK_DATA, ...
+ * console.log(run.runDir, run.evaluation?.result.map); // results/ablation/carry-1-<UTC time>, its val mAP
+ * // A run that was stopped goes on from its last checkpoint, under the config in its config.json:
+ * await runExperiment(null, { resume: "results/ablation/carry-1-20261201-202018" });
+ * ```
  */
 export async function runExperiment(config: RunConfig | null, options: RunOptions = {}): Promise<RunOutcome> {
   const started = new Date();
@@ -320,6 +327,9 @@ async function trainLocked(
   const { model, priors } = await build(config.model, { seed: config.seed });
   const evalOptions = evalOptionsOf(config, priors);
   const skipped = new Set<string>();
+  // The training images stay decoded between epochs: the same bytes, a third of the decoding cost.
+  const cache = new DecodedImageCache(cacheBytesFromEnv());
+  say(`decoded-image cache: up to ${Math.round(cache.maxBytes / 2 ** 20)} MB (FACEMASK_DECODE_CACHE_MB; 0 = off)`);
   try {
     const train = await trainModel({
       model,
@@ -332,6 +342,7 @@ async function trainLocked(
           augment: config.data.augment ? config.data.augmentation : false,
           rng,
           prefetch: config.data.prefetch,
+          cache,
           onSkip: (s) => {
             if (!skipped.has(s.id)) say(`skipped ${s.file}: ${s.problem}`);
             skipped.add(s.id);

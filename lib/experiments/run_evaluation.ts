@@ -80,6 +80,15 @@ async function isOwnData(runDir: string, root: string, split: string, config: Ru
  * Evaluates a run's kept weights (`model/`) on a data folder's split. On the run's own data and validation split it
  * rewrites the run's metrics.json and P-R files (as training did); on anything else it writes them into
  * `<run>/eval/<data-name>-<split>/` and leaves the run's own files as they were.
+ *
+ * ```ts
+ * import { evaluateRunOn } from "ssdv2";
+ * const run = "results/ablation/branches-4-20261129-122037";
+ * const other = await evaluateRunOn(run, { data: "../aizoo-val1497", split: "val" }); // the run's own files stay
+ * console.log(other.dir, other.evaluation.result.map); // <run>/eval/aizoo-val1497-val, the mAP there
+ * const own = await evaluateRunOn(run, { write: false }); // its own val split (FACEMASK_DATA), nothing written
+ * console.log(own.own, own.evaluation.result.map); // true 0.8415..., as its metrics.json records
+ * ```
  */
 export async function evaluateRunOn(runDir: string, options: RunEvaluationOptions = {}): Promise<RunEvaluation> {
   runDir = runDir.replace(/\/+$/, "");

@@ -1,5 +1,5 @@
 /**
- * Test helpers of lib/train: a small real detector (one 8x10 map, 2 priors per cell) that trains in seconds on the
+ * Test helpers of lib/experiments: a small real detector (one 8x10 map, 2 priors per cell) that trains in seconds on the
  * cpu backend, for tests of the pipeline, evaluation and reproduction that need real run folders.
  * @module
  */

@@ -527,7 +527,17 @@ export async function exportOnnxModel(
   return { file, sidecar, bytes: built.bytes.length, metadata: built.metadata, opCounts: built.opCounts };
 }
 
-/** Exports a run folder's kept weights (`<runDir>/model` unless `options.weights` says otherwise) as ONNX. */
+/**
+ * Exports a run folder's kept weights (`<runDir>/model` unless `options.weights` says otherwise) as ONNX.
+ *
+ * ```ts
+ * import { exportOnnx, setupBackend } from "ssdv2";
+ * await setupBackend();
+ * const onnx = await exportOnnx("results/ablation/branches-4-20261129-122037", "exports/ssdv2.onnx");
+ * console.log(onnx.sidecar, onnx.bytes, onnx.opCounts.Conv); // "exports/ssdv2.meta.json" ~4.2e6 37 (Convs)
+ * // Input `image` [N, 240, 320, 3]; outputs `logits`, `offsets` and the `priors`, BatchNorm folded into the convs.
+ * ```
+ */
 export async function exportOnnx(
   runDir: string,
   file: string,

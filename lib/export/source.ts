@@ -4,7 +4,7 @@
  * JSON-safe {@link PortableMetadata} (priors config, offset variances, class names, preprocessing, eval settings).
  *
  * A run folder is loaded the way lib/experiments/pipeline.ts `loadRunModel` does it (readRunConfig, buildDetector with the
- * config's model block and seed, the kept weights set by position), repeated here so that lib/train can call the
+ * config's model block and seed, the kept weights set by position), repeated here so that lib/experiments can call the
  * exporters without an import cycle; the rebuilt priors are checked against the config's prior layout.
  * @module
  */

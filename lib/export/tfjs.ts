@@ -300,6 +300,14 @@ export async function exportTfjsModel(source: ExportSource, outDir: string): Pro
 /**
  * Exports a run folder's kept weights (`<runDir>/model` unless `options.weights` names another folder) as a portable
  * TF.js model in `outDir`.
+ *
+ * ```ts
+ * import { exportTfjs, setupBackend } from "ssdv2";
+ * await setupBackend();
+ * const out = await exportTfjs("results/ablation/branches-4-20261129-122037", "exports/ssdv2-tfjs");
+ * console.log(out.files, out.weightBytes); // [ "exports/ssdv2-tfjs/model.json", ".../group1-shard1of1.bin" ] 4173144
+ * // Standard layers only: plain tf.loadLayersModel reads it, without this repository's custom layer classes.
+ * ```
  */
 export async function exportTfjs(
   runDir: string,

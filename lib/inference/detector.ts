@@ -123,7 +123,20 @@ export async function predictDetections(
   return { detections, forwardSeconds: (t1 - t0) / 1000, decodeSeconds: (performance.now() - t1) / 1000 };
 }
 
-/** An image to detect on: a file path, encoded bytes (JPEG, PNG, ...), or model input already made. */
+/**
+ * An image to detect on: a file path, encoded bytes (JPEG, PNG, ...), or model input already made.
+ *
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { type ImageInput, loadDetector } from "ssdv2";
+ * const detector = await loadDetector("results/ablation/branches-4-20261129-122037", { backend: "config" });
+ * const grey = tf.fill<tf.Rank.R3>([240, 320, 3], 0); // a model input already made: no resize, no scaling
+ * const images: ImageInput[] = ["photo.jpg", await Deno.readFile("photo.png"), grey]; // a path, bytes, a tensor
+ * console.log((await detector.detectBatch(images)).map((dets) => dets.length)); // detections per image, in order
+ * grey.dispose();
+ * detector.dispose();
+ * ```
+ */
 export type ImageInput = string | Uint8Array | tf.Tensor3D | tf.Tensor4D;
 
 /** One image ready for the model, with the size its boxes are reported in. */
@@ -408,7 +421,18 @@ export interface LoadDetectorOptions {
   buildDetector?: DetectorFactory;
 }
 
-/** A detector loaded from disk, with the config it was built from and the backend it runs on. */
+/**
+ * A detector loaded from disk, with the config it was built from and the backend it runs on.
+ *
+ * ```ts
+ * import { loadDetector, type LoadedDetector } from "ssdv2";
+ * const run = "results/ablation/branches-4-20261129-122037";
+ * const detector: LoadedDetector = await loadDetector(run, { backend: "config" });
+ * console.log(detector.config.model, detector.backend?.name); // { priors: "own", trunk: "ssdv2", ... } native
+ * console.log(detector.settings); // { scoreThreshold: 0.02, nmsIou: 0.4, topK: 200, preNmsTopK: 1000, batchSize: 16 }
+ * detector.dispose(); // frees the weights (and the native plan)
+ * ```
+ */
 export interface LoadedDetector extends InferenceDetector {
   readonly config: RunConfig;
   /** The backend set up for it (null when `backend` was not asked for). */
@@ -439,6 +463,15 @@ async function configOfModelFolder(dir: string): Promise<RunConfig> {
  * Loads a detector from a run folder (`config.json` + `model/`) or from a model folder (`model.json` +
  * weights, the model block in its metadata). Decoding follows the run's `eval` block (or the defaults for a bare
  * model folder), overridable with `options.settings`.
+ *
+ * ```ts
+ * import { loadDetector } from "ssdv2";
+ * const detector = await loadDetector("results/ablation/branches-4-20261129-122037", { backend: "config" });
+ * const image = `${Deno.env.get("FACEMASK_DATA")}/val/13_Interview_Interview_2_People_Visible_13_107.jpg`;
+ * console.log(await detector.detect(image, { minScore: 0.5 }));
+ * // [ { label: 2, class: "face", score: 0.97, box: [ 207.0, 32.2, 258.3, 123.4 ] } ]: pixels of the 640x480 photo
+ * detector.dispose();
+ * ```
  */
 export async function loadDetector(dir: string, options: LoadDetectorOptions = {}): Promise<LoadedDetector> {
   const root = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;

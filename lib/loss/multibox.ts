@@ -69,7 +69,20 @@ export function mineHardNegatives(
   return { mask, numPositives: total };
 }
 
-/** Multibox loss of a batch; see the module notes. All returned scalars are new tensors owned by the caller. */
+/**
+ * Multibox loss of a batch; see the module notes. All returned scalars are new tensors owned by the caller.
+ *
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { multiboxLoss, setupBackend } from "ssdv2";
+ * await setupBackend();
+ * const pred = { logits: tf.tensor3d([[[0, 0, 2], [3, 0, 0]]]), offsets: tf.fill<tf.Rank.R3>([1, 2, 4], 0.1) };
+ * const target = { labels: tf.tensor2d([2, 0], [1, 2], "int32"), offsets: tf.zeros<tf.Rank.R3>([1, 2, 4]) };
+ * const loss = multiboxLoss(pred, target); // prior 0 matched to a face (class 2), 0.1 off; prior 1: background
+ * console.log(loss.total.arraySync(), loss.cls.arraySync(), loss.loc.arraySync()); // 0.3545 0.3345 0.02 (rounded)
+ * tf.dispose([pred, target, loss.total, loss.cls, loss.loc]);
+ * ```
+ */
 export function multiboxLoss(
   pred: MultiboxPrediction,
   target: MultiboxTarget,

@@ -143,6 +143,17 @@ function classOutcomes(
 /**
  * AP (all-point, VOC) and recall at the display threshold per class and size bucket, plus the number of
  * non-difficult ground-truth boxes per bucket; see the module notes for what is ignored in a bucket.
+ *
+ * ```ts
+ * import { apBySize, type Box, INPUT_HEIGHT, INPUT_WIDTH } from "ssdv2";
+ * const mask: Box = [0.1, 0.1, 0.3, 0.4], face: Box = [0.6, 0.2, 0.8, 0.5]; // normalised, 64x72 px at the input
+ * const gts = [{ imageId: "img1", boxes: [mask, face], labels: [1, 2], difficult: [false, false] }];
+ * const dets = [mask, face].map((box, i) => ({ imageId: "img1", box, label: 1, score: [0.9, 0.7][i] }));
+ * const sideOf = (_id: string, [x1, y1, x2, y2]: Box) => Math.sqrt((x2 - x1) * INPUT_WIDTH * (y2 - y1) * INPUT_HEIGHT);
+ * const classes = [{ id: 1, name: "face_mask" }, { id: 2, name: "face" }];
+ * const bucket = apBySize(gts, dets, { classes, sideOf }).buckets.find((b) => b.numGt > 0);
+ * console.log(bucket?.name, bucket?.perClass); // "64-128" { face_mask: { numGt: 1, ap: 1, ... }, face: { ap: 0 } }
+ * ```
  */
 export function apBySize(
   gts: readonly GroundTruthImage[],

@@ -97,6 +97,17 @@ export interface OperatingOptions {
  * Per-class operating points (see {@link operatingPointsFromCurve}) with the VOC matching of `vocCurve`: each
  * detection of the class, best score first, against the same-class box of its image that it overlaps most; IoU
  * above the threshold and box free -> true positive, box `difficult` -> ignored, otherwise false positive.
+ *
+ * ```ts
+ * import { type Box, operatingPoints } from "ssdv2";
+ * const mask: Box = [0.1, 0.1, 0.3, 0.4], face: Box = [0.6, 0.2, 0.8, 0.5]; // normalised, 64x72 px at the input
+ * const gts = [{ imageId: "img1", boxes: [mask, face], labels: [1, 2], difficult: [false, false] }];
+ * const dets = [mask, face].map((box, i) => ({ imageId: "img1", box, label: 1, score: [0.9, 0.7][i] }));
+ * const classes = [{ id: 1, name: "face_mask" }, { id: 2, name: "face" }];
+ * const { perClass } = operatingPoints(gts, dets, { classes, displayThreshold: 0.5 });
+ * console.log(perClass.face_mask.display); // { threshold: 0.5, tp: 1, fp: 1, fn: 0, precision: 0.5, recall: 1, ... }
+ * console.log(perClass.face_mask.best?.threshold); // 0.9: showing only scores >= 0.9 drops the false alarm
+ * ```
  */
 export function operatingPoints(
   gts: readonly GroundTruthImage[],
@@ -127,6 +138,17 @@ export function operatingPoints(
  * are the kept detections of each class less the ignored ones. Unlike the per-class VOC matching, a detection here
  * may take a box of the other class (that is the confusion being measured) and never counts as a duplicate of a
  * taken box while a free one overlaps it enough.
+ *
+ * ```ts
+ * import { type Box, confusionMatrix } from "ssdv2";
+ * const mask: Box = [0.1, 0.1, 0.3, 0.4], face: Box = [0.6, 0.2, 0.8, 0.5]; // normalised, 64x72 px at the input
+ * const gts = [{ imageId: "img1", boxes: [mask, face], labels: [1, 2], difficult: [false, false] }];
+ * const dets = [mask, face].map((box, i) => ({ imageId: "img1", box, label: 1, score: [0.9, 0.7][i] }));
+ * const classes = [{ id: 1, name: "face_mask" }, { id: 2, name: "face" }];
+ * const { labels, counts } = confusionMatrix(gts, dets, { classes }); // both detections say face_mask
+ * console.log(labels, counts); // [ "face_mask", "face", "background" ] [ [ 1, 0, 0 ], [ 1, 0, 0 ], [ 0, 0, 0 ] ]
+ * // Row face, column face_mask: the bare face was taken for a masked one; no miss, no false alarm.
+ * ```
  */
 export function confusionMatrix(
   gts: readonly GroundTruthImage[],

@@ -117,6 +117,16 @@ function sizeLookup(
  * Evaluates `dets` against `gts`: VOC AP per class at IoU 0.5 (all-point and 11-point) with P-R curves, mAP over
  * classes that have ground truth, COCO-style AP, operating points, the confusion matrix and AP / recall by face
  * size at the model input (`null` for pixel boxes without image sizes). Throws on malformed input, naming the item.
+ *
+ * ```ts
+ * import { type Box, scoreDetections } from "ssdv2";
+ * const mask: Box = [0.1, 0.1, 0.3, 0.4], face: Box = [0.6, 0.2, 0.8, 0.5]; // normalised, 64x72 px at the input
+ * const gts = [{ imageId: "img1", boxes: [mask, face], labels: [1, 2], difficult: [false, false] }];
+ * const dets = [mask, face].map((box, i) => ({ imageId: "img1", box, label: 1, score: [0.9, 0.7][i] }));
+ * // Both detections say face_mask: the first is right, the second takes the bare face for a masked one.
+ * const result = scoreDetections(gts, dets); // normalised boxes, classes face_mask (1) and face (2)
+ * console.log(result.map, result.voc); // 0.5 { face_mask: { ap: 1, ap11: 1 }, face: { ap: 0, ap11: 0 } }
+ * ```
  */
 export function scoreDetections(
   gts: readonly GroundTruthImage[],

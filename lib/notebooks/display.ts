@@ -21,7 +21,7 @@ export interface DisplayData {
   metadata: Record<string, unknown>;
 }
 
-/** Media type of Vega-Lite specs in JupyterLab (lib/report's constant, re-exported for the notebooks). */
+/** Media type of Vega-Lite specs in JupyterLab (lib/reporting's constant, re-exported for the notebooks). */
 export { VEGALITE_MIME };
 
 /** Scale of chart PNGs: drawn at twice the chart's size and shown at its size, so they stay sharp on HiDPI screens. */
@@ -34,7 +34,7 @@ function titleText(spec: Record<string, unknown>, fallback: string): string {
 }
 
 /**
- * Renders a Vega-Lite spec to an SVG string headlessly with lib/report's `renderSvg` (which also rejects specs
+ * Renders a Vega-Lite spec to an SVG string headlessly with lib/reporting's `renderSvg` (which also rejects specs
  * vega-lite warns about); errors name the chart's title when it has one.
  */
 export async function chartSvg(spec: Record<string, unknown>): Promise<string> {
@@ -62,7 +62,7 @@ export function svgSize(svg: string): { width: number; height: number } | null {
 }
 
 /**
- * The MIME bundle of a chart: lib/report's `chartDisplayBundle` (the spec under the Vega-Lite v5 key, its SVG), a
+ * The MIME bundle of a chart: lib/reporting's `chartDisplayBundle` (the spec under the Vega-Lite v5 key, its SVG), a
  * PNG drawn from that SVG at {@link CHART_PNG_SCALE} and shown at the chart's size, and a one-line text form.
  */
 export async function chartBundle(spec: Record<string, unknown>): Promise<DisplayData> {
@@ -93,7 +93,7 @@ export async function compactPng(png: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await sharp(png).png({ palette: true, quality: 90, effort: 7 }).toBuffer());
 }
 
-/** A picture (an SVG such as lib/site/draw's `pictureGrid`) as a {@link compactPng} at its own size. */
+/** A picture (an SVG such as lib/reporting/draw's `pictureGrid`) as a {@link compactPng} at its own size. */
 export async function pictureToPng(svg: string): Promise<Uint8Array> {
   return await compactPng(svgToPng(svg, { scale: 1 }));
 }

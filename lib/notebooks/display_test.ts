@@ -135,7 +135,7 @@ Deno.test("show prints the text part outside a notebook", async () => {
   assert.deepEqual(logged, ["plain x", "from display data"]);
 });
 
-Deno.test("chartBundle takes the text of an object title (lib/report's charts use them)", async () => {
+Deno.test("chartBundle takes the text of an object title (lib/reporting's charts use them)", async () => {
   const b = await chartBundle({ ...spec, title: { text: "Table 2", subtitle: "data: x" } });
   assert.equal(b.data["text/plain"], "[Vega-Lite chart: Table 2]");
   await assert.rejects(chartSvg({ title: { text: "broken" }, mark: "nosuchmark" }), /cannot render chart "broken"/);

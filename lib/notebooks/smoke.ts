@@ -1,5 +1,5 @@
 /**
- * Tiny training runs for the notebooks' `smoke` profile: a real run folder (lib/train's `runExperiment`, every
+ * Tiny training runs for the notebooks' `smoke` profile: a real run folder (lib/experiments' `runExperiment`, every
  * file of the run-folder contract) from a few steps on the generated data, so that the notebooks that display
  * runs execute the same code under `smoke` as under `full` in seconds. Their numbers mean nothing.
  * @module
@@ -32,7 +32,7 @@ export interface SmokeRunOptions {
   limitTrain?: number;
 }
 
-/** The resolved config of a smoke run (validated by lib/train). */
+/** The resolved config of a smoke run (validated by lib/runs). */
 export function smokeRunConfig(options: SmokeRunOptions): RunConfig {
   const base = SMOKE_CONFIG as { train: Record<string, unknown> } & Record<string, unknown>;
   return resolveConfig({

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { smokeRunConfig, trainSmokeRun } from "./smoke.ts";
 import type { NotebookContext } from "./context.ts";
 
-Deno.test("smokeRunConfig: tiny schedule over the defaults, model overrides, validated by lib/train", () => {
+Deno.test("smokeRunConfig: tiny schedule over the defaults, model overrides, validated by lib/runs", () => {
   const c = smokeRunConfig({ name: "b2", model: { branches: 2 } });
   assert.equal(c.name, "b2");
   assert.equal(c.experiment, "smoke");

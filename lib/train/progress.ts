@@ -106,7 +106,7 @@ export interface ProgressOptions {
 
 /**
  * Progress display of long work: training steps ({@link Progress.update}), counted tasks such as an evaluation
- * ({@link Progress.task}, whose callback fits lib/train/evaluate's `onProgress`), and messages between them
+ * ({@link Progress.task}, whose callback fits lib/evaluation's `onProgress`), and messages between them
  * ({@link Progress.line}). On a terminal the bar is redrawn in place with `\r`; otherwise it is one plain line per
  * interval.
  */
@@ -154,7 +154,7 @@ export class Progress {
 
   /**
    * A progress callback for a counted task (`onProgress(done, total)`), e.g. `progress.task("evaluating val")`
-   * for lib/train/evaluate's `evaluateModel`. Rate and ETA are measured from this call on.
+   * for lib/evaluation's `evaluateModel`. Rate and ETA are measured from this call on.
    */
   task(label: string, unit = "images"): (done: number, total: number) => void {
     const t0 = this.#now();
