@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { writeTestRun } from "../lib/runs/testing.ts";
 
 const CLI = new URL("./report.ts", import.meta.url).pathname;
 
@@ -16,9 +17,11 @@ Deno.test("deno task report writes the page of a results folder; a --data folder
   const root = await Deno.makeTempDir({ prefix: "report_cli_" });
   try {
     const run = `${root}/ablation/quick/branches-1-20260101-000000`;
-    await Deno.mkdir(run, { recursive: true });
-    await Deno.writeTextFile(`${run}/config.json`, JSON.stringify({ model: { trunk: "ssdv2", branches: 1 } }));
-    await Deno.writeTextFile(`${run}/metrics.json`, JSON.stringify({ map: 0.25, voc: { face_mask: { ap: 0.3 } } }));
+    // A run folder as training writes it (every reader checks config.json and metrics.json).
+    await writeTestRun(run, {
+      config: { model: { trunk: "ssdv2", branches: 1 } },
+      metrics: { map: 0.25, voc: { face_mask: { ap: 0.3 } } },
+    });
     const r = await report(["--results", root, "--data", `${root}/nowhere`]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /--data .*nowhere: no val\/ folder in it/);

@@ -63,7 +63,7 @@ export { exportTfjs } from "./export/tfjs.ts";
 
 // Configs and run folders.
 export { loadConfig, readRunConfig, resolveConfig, type RunConfig } from "./runs/config.ts";
-export { readProvenance } from "./runs/run.ts";
+export { readRun } from "./runs/read.ts";
 
 // Training and evaluation of configs, grids and the reproducibility check.
 export { runExperiment } from "./experiments/pipeline.ts";
@@ -74,4 +74,4 @@ export { reproduceTable2 } from "./reporting/reproduce.ts";
 
 // Tables and charts.
 export { table2Rows } from "./reporting/table2.ts";
-export { prChartSpec, saveChart, trainingChartSpec } from "./reporting/charts.ts";
+export { epochChartRows, prChartSpec, saveChart, trainingChartSpec } from "./reporting/charts.ts";

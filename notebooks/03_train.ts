@@ -17,9 +17,8 @@
 
 // %%
 import "../lib/notebooks/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
-import { parseEpochCsv } from "../lib/runs/train_log.ts";
-import { runSummaryOf } from "../lib/reporting/run_outputs.ts";
-import { perClassTable, trainingChartSpec } from "../lib/reporting/mod.ts";
+import { readRun } from "../lib/runs/read.ts";
+import { epochChartRows, perClassTable, summarizeRun, trainingChartSpec } from "../lib/reporting/mod.ts";
 import {
   chartBundle,
   displayPath,
@@ -43,28 +42,32 @@ console.log(ctx.banner);
 
 // %%
 const runDir = await ssdv2RunDir(ctx);
-if (runDir === null) {
+// The run folder read and checked once (lib/runs readRun): config, provenance, metrics and the per-epoch log.
+const run = runDir === null ? null : await readRun(runDir);
+if (run === null) {
   console.log(ssdv2MissingNote(ctx.resultsDir));
 } else {
-  const config = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
-  const prov = JSON.parse(await Deno.readTextFile(`${runDir}/provenance.json`));
+  const { config, provenance: prov } = run;
   // Paths relative to the repository: the outputs must not carry the paths of the machine that ran them.
-  console.log(`run folder: ${displayPath(runDir)}`);
+  console.log(`run folder: ${displayPath(run.dir)}`);
   console.log(`config: ${config.experiment}/${config.name}: ${config.description}`);
   console.log(
     `schedule: ${config.train.epochs} epochs, batch ${config.train.batchSize} (micro-batches of ` +
       `${config.train.microBatch}), lr ${config.train.lr}, warm-up ${config.train.warmupEpochs}, decay at ` +
       `[${config.train.decayEpochs}], weight decay ${config.train.weightDecay}`,
   );
-  console.log(
-    `data: folder ${displayPath(prov.data.root)} (${prov.data.trainImages} train / ${prov.data.valImages} val ` +
-      `images, ${prov.data.label})`,
-  );
-  console.log(
-    `backend ${prov.backend?.name}; commit ${prov.commit ?? "?"}${prov.dirty ? " (dirty)" : ""}; ` +
-      `${prov.durationSeconds ? (prov.durationSeconds / 3600).toFixed(2) : "?"} h; ` +
-      `${prov.trainImgPerSec?.toFixed(1) ?? "?"} train img/s`,
-  );
+  if (prov === null) console.log("no provenance.json in the run folder");
+  else {
+    console.log(
+      `data: folder ${displayPath(prov.data.root)} (${prov.data.trainImages} train / ${prov.data.valImages} val ` +
+        `images, ${prov.data.label})`,
+    );
+    console.log(
+      `backend ${prov.backend.name}; commit ${prov.commit ?? "?"}${prov.dirty ? " (dirty)" : ""}; ` +
+        `${prov.durationSeconds ? (prov.durationSeconds / 3600).toFixed(2) : "?"} h; ` +
+        `${prov.trainImgPerSec?.toFixed(1) ?? "?"} train img/s`,
+    );
+  }
 }
 
 // %% [markdown]
@@ -75,18 +78,10 @@ if (runDir === null) {
 // the val split, computed every `eval.everyEpochs` epochs.
 
 // %%
-if (runDir !== null) {
-  const log = parseEpochCsv(await Deno.readTextFile(`${runDir}/train_log.csv`), { source: `${runDir}/train_log.csv` });
-  const rows = log.filter((r) => r.loss !== null).map((r) => ({
-    epoch: r.epoch!,
-    loss: r.loss!,
-    cls: r.loss_cls!,
-    loc: r.loss_loc!,
-    map: r.val_map,
-  }));
-  const summary = await runSummaryOf(runDir);
-  await show(await chartBundle(trainingChartSpec(rows, { dataLabel: summary.dataLabel })));
-  const evaluated = log.filter((r) => r.val_map !== null);
+if (run !== null) {
+  const summary = summarizeRun(run);
+  await show(await chartBundle(trainingChartSpec(epochChartRows(run.log), { dataLabel: summary.dataLabel })));
+  const evaluated = run.log.filter((r) => r.val_map !== null);
   await show(tableBundle({
     caption: "Evaluated epochs",
     columns: ["epoch", "lr", "loss", "val mAP", "AP face_mask", "AP face", "train img/s"],
@@ -103,6 +98,6 @@ if (runDir !== null) {
 // the 930 val images of our subset.
 
 // %%
-if (runDir !== null) {
-  await showTable(await perClassTable(await runSummaryOf(runDir)));
+if (run !== null) {
+  await showTable(await perClassTable(summarizeRun(run)));
 }

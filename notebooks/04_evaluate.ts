@@ -9,7 +9,7 @@
 // way. Beside it we give 11-point AP and COCO-style AP@[.5:.95] with its small/medium/large split (ours).
 //
 // Under `full` this reloads the kept weights of the SSDv2 run shown in 03 and evaluates them on the 930 val images
-// of our subset (lib/inference `loadDetector`, lib/train `evaluateModel`, lib/metrics `evaluate`). Under `smoke` it
+// of our subset (lib/inference `loadDetector`, lib/evaluation `evaluateModel`, lib/metrics `scoreDetections`). Under `smoke` it
 // trains a tiny run on generated images first; its numbers mean nothing.
 
 // %%

@@ -10,15 +10,14 @@
 // %%
 import "../lib/notebooks/quiet_tfjs.ts"; // first: mutes tfjs's duplicate-registration warnings (see the module)
 import { PAPER_TABLE2_MAP } from "../lib/reporting/summary.ts";
-import { table2ChartSpec, table2Pending, table2Rows } from "../lib/reporting/table2.ts";
+import { table2ChartSpec, table2DisplayTable, table2Pending, table2Rows } from "../lib/reporting/table2.ts";
 import { bySizeChartSpec } from "../lib/reporting/charts.ts";
 import { priorCoverageTable } from "../lib/detect/coverage.ts";
 import { scanSplit } from "../lib/data/dataset.ts";
 import { collectRuns } from "../lib/experiments/grid.ts";
 import { readTable2Run } from "../lib/reporting/run_outputs.ts";
-import { readJson } from "../lib/runs/files.ts";
+import { readReproduceRecord } from "../lib/reporting/reproduce.ts";
 import { chartBundle, notebookContext, show, tableBundle } from "../lib/notebooks/mod.ts";
-import type { BySizeResult } from "../lib/metrics/types.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);
@@ -88,22 +87,12 @@ const dirs = await collectRuns(`${ctx.resultsDir}/ablation`, "ablation");
 const repo = ctx.resultsDir.replace(/\/results\/?$/, "");
 const runs = await Promise.all(dirs.map((d) => readTable2Run(d, { relativeTo: repo })));
 const rows = table2Rows(runs);
-await show(tableBundle({
-  caption: "Ours, Table 2 on the paper's schedule: mAP (%), last epoch, our 930 val images",
-  columns: ["reading", "branches", "seeds", "mAP", "std", "face_mask AP", "face AP", "mAP val1497", "paper mAP"],
-  rows: rows.map((r) => [
-    r.reading,
-    r.branches,
-    r.seeds,
-    r.map,
-    r.mapStd,
-    r.apFaceMask,
-    r.apFace,
-    r.mapVal1497,
-    r.paperMap,
-  ]),
-  digits: 2,
-}));
+// The same cells as results/ablation/table2.csv and the report page (lib/reporting/table2.ts).
+const table = table2DisplayTable(
+  rows,
+  "Ours, Table 2 on the paper's schedule: mAP (%), last epoch, our 930 val images",
+);
+await show(tableBundle({ caption: table.title, columns: table.columns, rows: table.rows, digits: 2 }));
 if (rows.length > 0) await show(await chartBundle(table2ChartSpec(rows, { dataLabel: "AIZOO data, 930 val images" })));
 for (const p of table2Pending(runs)) {
   const what = `${p.reading} k=${p.branches} seed ${p.seed}: ${p.run}`;
@@ -124,21 +113,8 @@ for (const p of table2Pending(runs)) {
 // where the readings should differ: large faces under `own` with few branches.
 
 // %%
-type Reproduced = {
-  runs: {
-    run: string;
-    reading: string;
-    branches: number;
-    role: string;
-    evaluations: { label: string; bySize: BySizeResult | null }[];
-  }[];
-};
-let reproduced: Reproduced | null = null;
-try {
-  reproduced = await readJson<Reproduced>(`${ctx.resultsDir}/reproduce/reproduce.json`);
-} catch {
-  console.log("no results/reproduce/reproduce.json yet: run ./run reproduce");
-}
+const reproduced = await readReproduceRecord(`${ctx.resultsDir}/reproduce`);
+if (reproduced === null) console.log("no results/reproduce/reproduce.json yet: run ./run reproduce");
 for (const r of reproduced?.runs ?? []) {
   for (const e of r.evaluations) {
     if (!e.bySize) continue;

@@ -29,12 +29,12 @@ import {
   displayPath,
   gridRuns,
   notebookContext,
-  type RunFolder,
   sharedSsdv2Experiment,
   show,
   showRunsTable,
   tableBundle,
 } from "../lib/notebooks/mod.ts";
+import type { ListedRun } from "../lib/runs/read.ts";
 
 const ctx = await notebookContext();
 console.log(ctx.banner);
@@ -50,8 +50,8 @@ const runs = await gridRuns(ctx, {
   // The ablation's 4-branch run where it is the same config as the ssdv2 backbone run.
   shared: (profile) => [sharedSsdv2Experiment(profile === "paper" ? "backbones" : `backbones/${profile}`) ?? []].flat(),
 });
-const present = runs.filter((r): r is RunFolder => r !== null);
-for (const r of present) console.log(`${(r.config.model as { trunk: string }).trunk}: ${displayPath(r.path)}`);
+const present = runs.filter((r): r is ListedRun => r !== null);
+for (const r of present) console.log(`${r.config.model.trunk}: ${displayPath(r.dir)}`);
 
 // %% [markdown]
 // ## The comparison table
@@ -83,25 +83,15 @@ if (present.length > 0) {
   await show(tableBundle({
     caption: "Training cost per trunk",
     columns: ["trunk", "epochs", "train images", "train img/s", "wall time (min)", "backend", "commit"],
-    rows: present.map((r) => {
-      const p = (r.provenance ?? {}) as {
-        trainImgPerSec?: number;
-        durationSeconds?: number;
-        backend?: { name?: string };
-        data?: { trainImages?: number };
-        commit?: string | null;
-      };
-      const c = r.config as { model: { trunk: string }; train: { epochs: number } };
-      return [
-        c.model.trunk,
-        c.train.epochs,
-        p.data?.trainImages ?? null,
-        p.trainImgPerSec ?? null,
-        p.durationSeconds === undefined ? null : p.durationSeconds / 60,
-        p.backend?.name ?? "?",
-        p.commit ? p.commit.slice(0, 7) : "?",
-      ];
-    }),
+    rows: present.map(({ config: c, provenance: p }) => [
+      c.model.trunk,
+      c.train.epochs,
+      p?.data.trainImages ?? null,
+      p?.trainImgPerSec ?? null,
+      p?.durationSeconds == null ? null : p.durationSeconds / 60,
+      p?.backend.name ?? "?",
+      p?.commit ? p.commit.slice(0, 7) : "?",
+    ]),
     digits: 2,
   }));
 }

@@ -271,6 +271,14 @@ export interface GridOutcome {
  * Trains every config of a grid, then writes the comparison into `<resultsDir>/<kind>/` (profile paper) or
  * `<resultsDir>/<kind>/<profile>/` (the shorter profiles). With `print` it only prints a command per config; with
  * `tableOnly` it only writes the comparison from the run folders that are there.
+ *
+ * ```ts
+ * import { GRID_OUTPUTS, runGrid } from "ssdv2";
+ * const options = { profile: "paper", resultsDir: "results", outputs: GRID_OUTPUTS };
+ * await runGrid("ablation", { ...options, print: true }); // one shell command per config, to run anywhere
+ * const grid = await runGrid("ablation", { ...options, tableOnly: true }); // then Table 2 from the run folders
+ * console.log(grid.files); // results/ablation/table2.csv, table2.md, table2_chart.svg, table2_chart.png
+ * ```
  */
 export async function runGrid(kind: "ablation" | "backbones", options: GridOptions): Promise<GridOutcome> {
   const log = options.log ?? console.log;

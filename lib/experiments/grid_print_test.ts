@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { applyOverrides, loadConfig, type RunConfig } from "../runs/config.ts";
 import { writeJsonAtomic } from "../runs/files.ts";
 import { createRunDir, RUN_CONTRACT } from "../runs/run.ts";
+import { testProvenance } from "../runs/testing.ts";
 import { generateDataset } from "../data/generate.ts";
 import { gridCommand, type GridOutputs, GRIDS, runGrid, shellQuote } from "./grid.ts";
 import { loadRunData } from "./pipeline.ts";
@@ -20,10 +21,10 @@ function recordingOutputs(calls: string[]): GridOutputs {
 /** A run folder of `config` on data with `checksum`: finished (every contract file) or with a checkpoint only. */
 async function fakeRun(resultsDir: string, config: RunConfig, runId: string, finished: boolean, checksum: string) {
   const dir = await createRunDir(config, { resultsDir, runId });
-  await writeJsonAtomic(`${dir}/provenance.json`, {
-    data: { checksum, label: "generated" },
-    end: finished ? "2026-11-29T10:00:00.000Z" : null,
-  });
+  await writeJsonAtomic(
+    `${dir}/provenance.json`,
+    testProvenance({ data: { checksum, label: "generated" }, end: finished ? "2026-11-29T10:00:00.000Z" : null }),
+  );
   for (const f of finished ? RUN_CONTRACT : ["checkpoints/last.json"]) {
     if (f === "config.json" || f === "provenance.json") continue;
     await Deno.mkdir(`${dir}/${f}`.replace(/\/[^/]+$/, ""), { recursive: true });

@@ -3,6 +3,7 @@ import { DEFAULT_CONFIG, loadConfig, type RunConfig } from "../runs/config.ts";
 import { findReusableRun, GRIDS, runIdentity } from "./grid.ts";
 import { writeJsonAtomic } from "../runs/files.ts";
 import { createRunDir, RUN_CONTRACT } from "../runs/run.ts";
+import { testProvenance } from "../runs/testing.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const SUM = "ab".repeat(32);
@@ -15,10 +16,13 @@ async function fakeRun(
   state: { finished: boolean; checksum?: string; checkpoint?: boolean },
 ): Promise<string> {
   const dir = await createRunDir(config, { resultsDir, runId });
-  await writeJsonAtomic(`${dir}/provenance.json`, {
-    data: { checksum: state.checksum ?? SUM },
-    end: state.finished ? "2026-11-29T10:00:00.000Z" : null,
-  });
+  await writeJsonAtomic(
+    `${dir}/provenance.json`,
+    testProvenance({
+      data: { checksum: state.checksum ?? SUM },
+      end: state.finished ? "2026-11-29T10:00:00.000Z" : null,
+    }),
+  );
   if (state.finished) {
     for (const f of RUN_CONTRACT) {
       if (f === "config.json" || f === "provenance.json") continue;

@@ -7,12 +7,13 @@
  */
 
 import type { ResultTable, RunSummary } from "../reporting/mod.ts";
-import { runSummaryOf } from "../reporting/run_outputs.ts";
+import { summarizeRun } from "../reporting/summary.ts";
 import type { NotebookContext } from "./context.ts";
 import { show, tableBundle } from "./display.ts";
 import { frameTable } from "../reporting/html.ts";
 import { displayPath } from "./paths.ts";
-import { listRuns, pickRun, type RunFolder, type RunQuery, SSDV2_RUN_EXPERIMENTS } from "../reporting/runs.ts";
+import { pickRun, type RunQuery, SSDV2_RUN_EXPERIMENTS } from "../reporting/runs.ts";
+import { type ListedRun, listRuns } from "../runs/read.ts";
 import { type SmokeRunOptions, trainSmokeRun } from "./smoke.ts";
 
 /**
@@ -34,7 +35,7 @@ export async function ssdv2RunDir(ctx: NotebookContext, options: { epochs?: numb
     branches: 4,
     experiments: [...SSDV2_RUN_EXPERIMENTS],
   });
-  return run?.path ?? null;
+  return run?.dir ?? null;
 }
 
 /** The one-line note a notebook prints when {@link ssdv2RunDir} found no run. */
@@ -79,11 +80,11 @@ export const PROFILE_WORDS: Readonly<Record<string, string>> = {
  * `notes` say what is missing and when shorter-schedule runs stand in.
  */
 export function pickGridRuns<K>(
-  found: readonly RunFolder[],
+  found: readonly ListedRun[],
   grid: RunGrid<K>,
-): { runs: (RunFolder | null)[]; notes: string[] } {
+): { runs: (ListedRun | null)[]; notes: string[] } {
   const notes: string[] = [];
-  let runs: (RunFolder | null)[] = [];
+  let runs: (ListedRun | null)[] = [];
   for (const profile of ["paper", ...(grid.profiles ?? ["quick"])]) {
     const experiment = profile === "paper" ? grid.command : `${grid.command}/${profile}`;
     const experiments = [experiment, ...(grid.shared?.(profile) ?? [])];
@@ -110,7 +111,7 @@ export function pickGridRuns<K>(
  * The grid's runs for the notebook's profile (one per key, `null` where missing): under `smoke` it trains one tiny
  * run per key; under `full` it picks them with {@link pickGridRuns} and prints its notes.
  */
-export async function gridRuns<K>(ctx: NotebookContext, grid: RunGrid<K>): Promise<(RunFolder | null)[]> {
+export async function gridRuns<K>(ctx: NotebookContext, grid: RunGrid<K>): Promise<(ListedRun | null)[]> {
   if (ctx.profile === "smoke") {
     const scratch = await Deno.makeTempDir({ prefix: "notebook_runs_" });
     for (const k of grid.keys) await trainSmokeRun(ctx, scratch, grid.smoke(k));
@@ -122,25 +123,26 @@ export async function gridRuns<K>(ctx: NotebookContext, grid: RunGrid<K>): Promi
   return runs;
 }
 
-/** Shows a lib/report table with its caption, then prints its notes (data provenance, caveats). */
+/** Shows a lib/reporting table with its caption, then prints its notes (data provenance, caveats). */
 export async function showTable(table: ResultTable): Promise<void> {
   await show(tableBundle(frameTable(table.frame, { caption: table.title })));
   for (const note of table.notes) console.log(note);
 }
 
 /**
- * Reads the summaries of `runs` and shows the table `build` makes of them; with no runs it prints `empty` instead.
+ * Summarises `runs` (lib/reporting `summarizeRun`, named by their config) and shows the table `build` makes of
+ * them; with no runs it prints `empty` instead.
  * Returns the summaries (`[]` when there are none) for the charts that follow.
  */
 export async function showRunsTable(
-  runs: readonly RunFolder[],
+  runs: readonly ListedRun[],
   options: { build: (summaries: RunSummary[]) => ResultTable | Promise<ResultTable>; empty: string },
 ): Promise<RunSummary[]> {
   if (runs.length === 0) {
     console.log(options.empty);
     return [];
   }
-  const summaries = await Promise.all(runs.map((r) => runSummaryOf(r.path)));
+  const summaries = runs.map((r) => summarizeRun(r));
   await showTable(await options.build(summaries));
   return summaries;
 }

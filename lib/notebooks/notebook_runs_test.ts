@@ -1,19 +1,19 @@
 import assert from "node:assert/strict";
 import type { NotebookContext } from "./context.ts";
 import { gridRuns, pickGridRuns, type RunGrid, showRunsTable, ssdv2MissingNote, ssdv2RunDir } from "./notebook_runs.ts";
-import type { RunFolder } from "../reporting/runs.ts";
+import type { ListedRun } from "../runs/read.ts";
+import { testMetrics, testProvenance, testRun, writeTestRun } from "../runs/testing.ts";
+import type { TrunkName } from "../model/mod.ts";
+import { backboneTable } from "../reporting/tables.ts";
 
-function run(experiment: string, runId: string, model: Record<string, unknown>, generated = false): RunFolder {
-  return {
+function run(experiment: string, runId: string, model: { trunk: TrunkName; branches: number }, generated = false) {
+  return testRun({
     experiment,
     runId,
-    relPath: `${experiment}/${runId}`,
-    path: `/r/${experiment}/${runId}`,
     config: { model, train: { epochs: 3 } },
-    metrics: { map: 0.5 },
-    provenance: { data: { label: generated ? "generated" : "real" } },
-    files: [],
-  };
+    metrics: testMetrics(0.5),
+    provenance: testProvenance({ data: { label: generated ? "generated" : "real" } }),
+  }) satisfies ListedRun;
 }
 
 const GRID: RunGrid<number> = {
@@ -110,15 +110,12 @@ Deno.test("pickGridRuns: runs of a shared experiment stand in for a profile's mi
 
 async function resultsFixture(): Promise<string> {
   const root = await Deno.makeTempDir();
-  const mk = async (rel: string, epochs: number) => {
-    await Deno.mkdir(`${root}/${rel}`, { recursive: true });
-    await Deno.writeTextFile(
-      `${root}/${rel}/config.json`,
-      JSON.stringify({ model: { trunk: "ssdv2", branches: 4 }, train: { epochs } }),
-    );
-    await Deno.writeTextFile(`${root}/${rel}/metrics.json`, JSON.stringify({ map: 0.5 }));
-    await Deno.writeTextFile(`${root}/${rel}/provenance.json`, JSON.stringify({ data: { label: "real" } }));
-  };
+  const mk = (rel: string, epochs: number) =>
+    writeTestRun(`${root}/${rel}`, {
+      config: { model: { trunk: "ssdv2", branches: 4 }, train: { epochs } },
+      metrics: testMetrics(0.5),
+      provenance: testProvenance(),
+    });
   await mk("ablation/quick/b4-q", 3);
   await mk("backbones/ssdv2-p", 100);
   return root;
@@ -173,4 +170,26 @@ Deno.test("showRunsTable with no runs prints the empty note, builds nothing and 
   }
   assert.deepEqual(summaries, []);
   assert.deepEqual(lines, ["no runs to show"]);
+});
+
+Deno.test("showRunsTable summarises the runs it is given, named by their config, and shows the table built", async () => {
+  const runs = [
+    testRun({ config: { name: "slim", model: { trunk: "slim" } }, metrics: testMetrics(0.4) }),
+    testRun({ config: { name: "ssdv2" }, metrics: testMetrics(0.8) }),
+  ];
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (s: string) => lines.push(String(s));
+  let summaries;
+  try {
+    summaries = await showRunsTable(runs, { build: backboneTable, empty: "none" });
+  } finally {
+    console.log = log;
+  }
+  assert.deepEqual(summaries.map((s) => [s.experiment, s.trunk, s.map]), [["slim", "slim", 0.4], [
+    "ssdv2",
+    "ssdv2",
+    0.8,
+  ]]);
+  assert.ok(lines.some((l) => l.includes("Backbones: accuracy and cost")), lines.join("\n"));
 });

@@ -12,6 +12,7 @@ import type { BySizeResult, ConfusionMatrix, PrCurve } from "../metrics/types.ts
 import { prCornerIndices } from "../metrics/voc.ts";
 import { isGeneratedData } from "../data/label.ts";
 import { PAPER_TABLE2_MAP, type RunSummary } from "./summary.ts";
+import type { EpochLogRow } from "../runs/train_log.ts";
 
 /** A Vega-Lite spec as plain JSON. */
 export type VlSpec = Record<string, unknown>;
@@ -65,6 +66,14 @@ export function prCurveIndices(recall: readonly number[], maxPoints: number): nu
 /**
  * P-R curves, one line per class, AP in the legend. Classes without ground truth are left out. `envelope` plots
  * the monotone (interpolated) precision, whose area is the all-point AP, instead of the raw precision.
+ *
+ * ```ts
+ * import { prChartSpec, saveChart } from "ssdv2";
+ * const run = "results/ablation/branches-4-20261129-122037";
+ * const read = async (c: string) => JSON.parse(await Deno.readTextFile(`${run}/pr_${c}.json`));
+ * const spec = prChartSpec([await read("face_mask"), await read("face")], { envelope: true }); // area = the AP
+ * await saveChart(spec, "/tmp/branches-4_pr_envelope"); // .vl.json, .svg and .png
+ * ```
  */
 export function prChartSpec(
   curves: readonly PrCurve[],
@@ -164,7 +173,37 @@ export interface EpochRow {
   map?: number | null;
 }
 
-/** Training curves: total, classification and localisation loss per epoch; below, validation mAP per epoch. */
+/**
+ * The rows of a run's train_log.csv (lib/runs `Run.log`) as {@link trainingChartSpec} draws them: the epochs that
+ * logged a loss, with the validation mAP where the epoch was evaluated. A loss part missing from a row is NaN (drawn
+ * as a gap).
+ *
+ * ```ts
+ * import { epochChartRows, readRun } from "ssdv2";
+ * const run = await readRun("results/ablation/branches-4-20261129-122037");
+ * const rows = epochChartRows(run.log);
+ * console.log(rows.length, rows.at(-1)); // 100 { epoch: 100, loss: ..., cls: ..., loc: ..., map: 0.8398 }
+ * ```
+ */
+export function epochChartRows(log: readonly EpochLogRow[]): EpochRow[] {
+  return log.filter((r) => r.loss !== null).map((r) => ({
+    epoch: r.epoch ?? 0,
+    loss: r.loss ?? NaN,
+    cls: r.loss_cls ?? NaN,
+    loc: r.loss_loc ?? NaN,
+    map: r.val_map,
+  }));
+}
+
+/**
+ * Training curves: total, classification and localisation loss per epoch; below, validation mAP per epoch.
+ *
+ * ```ts
+ * import { epochChartRows, readRun, saveChart, trainingChartSpec } from "ssdv2";
+ * const run = await readRun("results/ablation/branches-4-20261129-122037"); // its train_log.csv, typed
+ * await saveChart(trainingChartSpec(epochChartRows(run.log), { title: "branches-4" }), "/tmp/branches-4_training");
+ * ```
+ */
 export function trainingChartSpec(rows: readonly EpochRow[], options: ChartOptions = {}): VlSpec {
   const losses = rows.flatMap((r) => [
     { epoch: r.epoch, part: "total", value: r.loss },
@@ -416,7 +455,19 @@ export function svgToPng(svg: string, options: { scale?: number } = {}): Uint8Ar
   return resvg.render().asPng();
 }
 
-/** Saves `<basePath>.vl.json`, `<basePath>.svg` and `<basePath>.png`; returns the three paths. */
+/**
+ * Saves `<basePath>.vl.json`, `<basePath>.svg` and `<basePath>.png`; returns the three paths.
+ *
+ * ```ts
+ * import { saveChart } from "ssdv2";
+ * const spec = { // any Vega-Lite spec
+ *   data: { values: [{ branches: 1, map: 0.62 }, { branches: 4, map: 0.84 }] },
+ *   mark: "bar",
+ *   encoding: { x: { field: "branches", type: "ordinal" }, y: { field: "map", type: "quantitative" } },
+ * };
+ * console.log(await saveChart(spec, "/tmp/map")); // { vl: "/tmp/map.vl.json", svg: "/tmp/map.svg", png: "/tmp/map.png" }
+ * ```
+ */
 export async function saveChart(spec: VlSpec, basePath: string): Promise<{ vl: string; svg: string; png: string }> {
   const svgText = await renderSvg(spec);
   const paths = { vl: `${basePath}.vl.json`, svg: `${basePath}.svg`, png: `${basePath}.png` };

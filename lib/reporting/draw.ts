@@ -11,7 +11,7 @@ import { CLASS_NAMES } from "../types.ts";
 import { escapeHtml } from "./html.ts";
 
 /**
- * Box colour of a class id, from lib/report's `CLASS_COLORS` (the one colour of each class in every chart and
+ * Box colour of a class id, from lib/reporting's `CLASS_COLORS` (the one colour of each class in every chart and
  * drawing: face_mask green, face red); grey for background and unknown ids.
  */
 export function classColor(label: number): string {

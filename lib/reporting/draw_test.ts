@@ -59,7 +59,7 @@ Deno.test("pictureGrid draws per-box colours and texts, and no text for an empty
   assert.ok(!svg.includes("background"));
 });
 
-Deno.test("classColor takes lib/report's CLASS_COLORS by class id; grey for background and unknown ids", () => {
+Deno.test("classColor takes lib/reporting's CLASS_COLORS by class id; grey for background and unknown ids", () => {
   assert.equal(classColor(1), CLASS_COLORS.face_mask);
   assert.equal(classColor(2), CLASS_COLORS.face);
   assert.equal(classColor(0), "#888888");

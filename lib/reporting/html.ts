@@ -27,7 +27,7 @@ export interface SiteChart {
   svg?: string;
 }
 
-/** A picture in the report: an SVG document (e.g. lib/site/draw's `pictureGrid`) placed inline in the page. */
+/** A picture in the report: an SVG document (e.g. lib/reporting/draw's `pictureGrid`) placed inline in the page. */
 export interface SitePicture {
   title: string;
   svg: string;

@@ -5,14 +5,12 @@
  * @module
  */
 
-export type { RunFiles, RunScores, RunSummary } from "./summary.ts";
+export type { RunSummary } from "./summary.ts";
 export {
   dataLabels,
-  getPath,
   PAPER_PER_CLASS_AP,
   PAPER_TABLE2_MAP,
   provenanceNotes,
-  runScores,
   summarizeRun,
   summaryFromEval,
   usesGeneratedData,
@@ -40,6 +38,7 @@ export {
   compileSpec,
   confusionChartSpec,
   downsampleIndices,
+  epochChartRows,
   prChartSpec,
   renderSvg,
   saveChart,

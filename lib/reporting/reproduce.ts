@@ -10,8 +10,10 @@ import { bySizeChartSpec, prChartSpec, saveChart } from "./charts.ts";
 import { bySizeTable, writeTable } from "./tables.ts";
 import { dataLabelOf } from "../data/label.ts";
 import { table2ChartSpec, table2Files, table2Rows, type Table2Run } from "./table2.ts";
-import { exists, readJson, writeJsonAtomic } from "../runs/files.ts";
-import { cpuInfo } from "../runs/run.ts";
+import { readJsonIfPresent, writeJsonAtomic } from "../runs/files.ts";
+import { type CpuInfo, cpuInfo } from "../runs/run.ts";
+import { BY_SIZE_SHAPE, readRun } from "../runs/read.ts";
+import { checkShape, shape as S } from "../runs/shape.ts";
 import { collectRuns } from "../experiments/grid.ts";
 import type { DetectorFactory } from "../inference/mod.ts";
 import { readTable2Run, writeCoverageTable } from "./run_outputs.ts";
@@ -69,18 +71,66 @@ export interface ReproduceOutcome {
   seconds: number;
 }
 
-/** The mAP a run folder recorded for an evaluation label (its own metrics.json for its own split). */
-async function recordedMap(dir: string): Promise<number | null> {
-  const file = `${dir}/metrics.json`;
-  if (!(await exists(file))) return null;
-  const m = await readJson<{ map?: number | null }>(file);
-  return typeof m.map === "number" ? m.map : null;
+/** What `<outDir>/reproduce.json` holds: the session's time and CPU, every run's evaluations, what did not match. */
+export interface ReproduceRecord {
+  date: string;
+  cpu: CpuInfo;
+  tolerancePoints: number;
+  seconds: number;
+  runs: ReproducedRun[];
+  /** Unfinished runs: their folder and epochs so far of the schedule's. */
+  unfinished: { run: string; epochs: number; of: number }[];
+  mismatches: string[];
+}
+
+const NUM = S.nullable(S.number());
+const RECORD_SHAPE = S.object({
+  date: S.string(),
+  cpu: S.object({ model: S.string(), isa: S.oneOf("AVX-512", "AVX2", "other", "unknown") }),
+  tolerancePoints: S.number(0),
+  seconds: S.number(0),
+  runs: S.array(S.object({
+    run: S.string(),
+    reading: S.string(),
+    branches: S.integer(1),
+    seed: S.integer(0),
+    role: S.oneOf("table", "val-selected"),
+    evaluations: S.array(S.object({
+      label: S.string(),
+      map: NUM,
+      ap: S.record(NUM),
+      recorded: NUM,
+      diffPoints: NUM,
+      images: S.integer(0),
+      seconds: S.number(0),
+      bySize: S.nullable(BY_SIZE_SHAPE),
+    })),
+  })),
+  unfinished: S.array(S.object({ run: S.string(), epochs: S.integer(0), of: S.integer(0) })),
+  mismatches: S.array(S.string()),
+});
+
+/**
+ * Reads and checks `<outDir>/reproduce.json` (the last {@link reproduceTable2}); `null` when there is none. A bad
+ * field is an error naming the file and the field.
+ */
+export async function readReproduceRecord(outDir: string): Promise<ReproduceRecord | null> {
+  const file = `${outDir.replace(/\/+$/, "")}/reproduce.json`;
+  const raw = await readJsonIfPresent(file);
+  return raw === null ? null : checkShape<ReproduceRecord>(RECORD_SHAPE, raw, file);
 }
 
 /**
  * Evaluates every finished Table 2 run (and, labelled, the older val-selected ones) on `data`'s val split and on
  * `evalData`'s, compares with the recorded numbers and writes the outputs. Mismatches are returned (the command
  * fails on them); an evaluation with nothing recorded yet is stored in the run folder as `evaluate` would.
+ *
+ * ```ts
+ * import { reproduceTable2 } from "ssdv2";
+ * const outcome = await reproduceTable2({ ablationDir: "results/ablation", outDir: "results/reproduce" });
+ * console.log(outcome.mismatches); // []: every mAP within 0.1 points of the one its run folder records
+ * console.log(outcome.files); // results/reproduce/table2.csv, table2.md, the P-R charts, the evaluation record
+ * ```
  */
 export async function reproduceTable2(options: ReproduceOptions): Promise<ReproduceOutcome> {
   const started = performance.now();
@@ -112,6 +162,8 @@ export async function reproduceTable2(options: ReproduceOptions): Promise<Reprod
     let ownMap: number | null = null;
     let ownAp: Record<string, number | null> = {};
     let v1497: number | null = null;
+    // What the folder recorded before this session (an evaluation recorded below is not compared with itself).
+    const stored = await readRun(dir);
     for (const t of targets) {
       const t0 = performance.now();
       const e = await evaluateRunOn(dir, {
@@ -120,7 +172,9 @@ export async function reproduceTable2(options: ReproduceOptions): Promise<Reprod
         write: false,
         buildDetector: options.buildDetector,
       });
-      const recorded = await recordedMap(e.dir);
+      const recorded = e.own
+        ? stored.metrics?.map ?? null
+        : stored.evaluations.find((x) => x.name === e.label)?.metrics.map ?? null;
       const map = e.evaluation.result.map;
       const diff = map === null || recorded === null ? null : (map - recorded) * 100;
       const ap = Object.fromEntries(OBJECT_CLASSES.map((c) => [c, e.evaluation.result.voc[c]?.ap ?? null]));
@@ -199,7 +253,7 @@ export async function reproduceTable2(options: ReproduceOptions): Promise<Reprod
   const chart = await saveChart(table2ChartSpec(table2Rows(tableRuns)), `${options.outDir}/table2_chart`);
   files.unshift(`${options.outDir}/table2.csv`, `${options.outDir}/table2.md`, chart.svg, chart.png);
   if (options.data) files.push(...await writeCoverageTable(options.data, "val", options.outDir));
-  await writeJsonAtomic(`${options.outDir}/reproduce.json`, {
+  const record: ReproduceRecord = {
     date: new Date().toISOString(),
     cpu: cpuInfo(),
     tolerancePoints: tolerance,
@@ -207,7 +261,8 @@ export async function reproduceTable2(options: ReproduceOptions): Promise<Reprod
     runs,
     unfinished: unfinished.map((u) => ({ run: rel(u.run), epochs: u.epochs, of: u.totalEpochs })),
     mismatches,
-  });
+  };
+  await writeJsonAtomic(`${options.outDir}/reproduce.json`, record);
   files.push(`${options.outDir}/reproduce.json`);
   return { runs, unfinished, mismatches, files, seconds };
 }

@@ -3,11 +3,21 @@ import { DEFAULT_CONFIG } from "../runs/config.ts";
 import { dataLabelOf } from "../data/label.ts";
 import { writeJsonAtomic } from "../runs/files.ts";
 import { runGrid } from "../experiments/grid.ts";
-import { GRID_OUTPUTS, runSummaryOf, writeAblationTable, writeRunTables } from "./run_outputs.ts";
+import { readRun } from "../runs/read.ts";
+import { testProvenance } from "../runs/testing.ts";
+import {
+  GRID_OUTPUTS,
+  readTable2Run,
+  table2RunOf,
+  VAL1497_EVALUATION,
+  writeAblationTable,
+  writeRunTables,
+} from "./run_outputs.ts";
+import { summarizeRun } from "./summary.ts";
 
 const RUN = new URL("../../results/ablation/branches-4-20261129-122037", import.meta.url).pathname;
 
-async function fakeRun(dir: string, branches: number, map: number): Promise<void> {
+async function fakeRun(dir: string, branches: number, map: number, extra: Record<string, unknown> = {}): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const config = {
     ...DEFAULT_CONFIG,
@@ -27,11 +37,12 @@ async function fakeRun(dir: string, branches: number, map: number): Promise<void
       trainImgPerSec: 5,
       weightsEpoch: 2,
       model: { params: 1_000_000, macs: 5.4e8 },
+      ...extra,
     }),
   );
-  await Deno.writeTextFile(
+  await writeJsonAtomic(
     `${dir}/provenance.json`,
-    JSON.stringify({
+    testProvenance({
       backend: { name: "wasm" },
       end: "2026-12-01T00:00:00Z",
       data: { label: "generated", root: "/nonexistent", valImages: 6, trainImages: 16 },
@@ -57,11 +68,12 @@ async function fakeRun(dir: string, branches: number, map: number): Promise<void
   );
 }
 
-Deno.test("runSummaryOf: reads a run folder into a RunSummary", async () => {
+Deno.test("summarizeRun of a read run folder: the RunSummary of the per-run and backbone tables", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await fakeRun(`${dir}/r4`, 4, 0.5);
-    const s = await runSummaryOf(`${dir}/r4`);
+    const s = summarizeRun(await readRun(`${dir}/r4`));
+    assert.equal(s.experiment, "branches-4");
     assert.equal(s.branches, 4);
     assert.equal(s.map, 0.5);
     assert.deepEqual(s.perClassAp, { face_mask: 0.6, face: 0.4 });
@@ -71,6 +83,70 @@ Deno.test("runSummaryOf: reads a run folder into a RunSummary", async () => {
     assert.equal(s.dataLabel, "GENERATED synthetic data (6 val images)");
     assert.equal(dataLabelOf("real", 930), "AIZOO data, 930 val images (not the paper's 1,839)");
     assert.equal(dataLabelOf("real", 1839, 6120), "AIZOO data, 6,120 train / 1,839 val images");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readTable2Run: the committed finished run (best epoch kept) and a run reporting its last epoch", async () => {
+  const committed = await readTable2Run(RUN, { relativeTo: new URL("../../", import.meta.url).pathname });
+  assert.equal(committed.run, "results/ablation/branches-4-20261129-122037");
+  assert.deepEqual(
+    [committed.reading, committed.branches, committed.epochs, committed.finished, committed.valSelected],
+    ["own", 4, 100, true, true],
+  );
+  assert.equal(committed.map!.toFixed(4), "0.8415");
+  assert.equal(committed.mapVal1497!.toFixed(4), "0.8297");
+  const dir = await Deno.makeTempDir();
+  try {
+    await fakeRun(`${dir}/r1`, 1, 0.3);
+    await Deno.mkdir(`${dir}/r1/eval/${VAL1497_EVALUATION}`, { recursive: true });
+    await Deno.writeTextFile(
+      `${dir}/r1/eval/${VAL1497_EVALUATION}/metrics.json`,
+      JSON.stringify({ map: 0.25, voc: {} }),
+    );
+    const t = table2RunOf(await readRun(`${dir}/r1`), { relativeTo: dir });
+    assert.deepEqual(t, {
+      run: "r1",
+      reading: "carry",
+      branches: 1,
+      seed: 1,
+      epochs: 2,
+      totalEpochs: 2,
+      finished: true,
+      valSelected: false,
+      weightsEpoch: 2,
+      map: 0.3,
+      apFaceMask: 0.4,
+      apFace: 0.3 - 0.1,
+      mapVal1497: 0.25,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeRunTables: operating, confusion and by-size tables when metrics.json has them; an unevaluated run is an error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const operating = {
+      displayThreshold: 0.5,
+      iouThreshold: 0.5,
+      perClass: {
+        face: {
+          npos: 2,
+          display: { threshold: 0.5, tp: 1, fp: 0, fn: 1, precision: 1, recall: 0.5, f1: 2 / 3 },
+          best: null,
+        },
+      },
+    };
+    await fakeRun(`${dir}/r4`, 4, 0.5, { operating });
+    const files = await writeRunTables(`${dir}/r4`);
+    assert.ok(files.includes(`${dir}/r4/operating.csv`), files.join(", "));
+    assert.match(await Deno.readTextFile(`${dir}/r4/operating.csv`), /^face,display,0\.5,100,50,66\.67,1,0,1$/m);
+    assert.ok(!files.some((f) => f.includes("confusion") || f.includes("by_size")));
+    await Deno.remove(`${dir}/r4/metrics.json`);
+    await assert.rejects(writeRunTables(`${dir}/r4`), /r4: no metrics\.json: the run has not been evaluated yet/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

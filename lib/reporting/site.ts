@@ -4,7 +4,7 @@
  * and val-selected runs listed below it), the backbone comparison, the P-R and training curves of every run in those
  * tables, example detections drawn by the SSDv2 model, AP by face size / operating points / confusion matrices, the
  * speed of each run with the CPU it was measured on, every run folder, and the quick pipeline checks folded away at
- * the end. Tables and chart specs come from lib/report; this module only decides what goes where and says where each
+ * the end. Tables and chart specs come from lib/reporting; this module only decides what goes where and says where each
  * number comes from. Paths are shown relative to the results folder's parent: never a path of the machine.
  * @module
  */
@@ -19,30 +19,33 @@ import {
   bySizeTable,
   confusionChartSpec,
   confusionTable,
-  type EpochRow,
+  epochChartRows,
   operatingTable,
   prChartSpec,
   type ResultTable,
   type RunSummary,
   trainingChartSpec,
 } from "./mod.ts";
-import { pendingNotes, table2ChartSpec, table2Pending, table2Rows, type Table2Run } from "./table2.ts";
-import type { BySizeResult, ConfusionMatrix, OperatingSummary, PrCurve } from "../metrics/types.ts";
-import { parseEpochCsv } from "../runs/train_log.ts";
+import {
+  pendingNotes,
+  type PlainTable,
+  table2ChartSpec,
+  table2DisplayTable,
+  table2Pending,
+  table2Rows,
+  type Table2Run,
+  table2RunList,
+} from "./table2.ts";
+import type { BySizeResult, ConfusionMatrix, OperatingSummary } from "../metrics/types.ts";
 import { collectRuns } from "../experiments/grid.ts";
-import { readTable2Run } from "./run_outputs.ts";
-import { OBJECT_CLASSES } from "../types.ts";
+import { table2RunOf } from "./run_outputs.ts";
+import { readReproduceRecord } from "./reproduce.ts";
+import { summarizeRun, usesGeneratedData } from "./summary.ts";
+import { type ListedRun, listRuns, readPrCurves, readRun } from "../runs/read.ts";
+import type { Provenance } from "../runs/run.ts";
 import { type Picture, pictureGrid } from "./draw.ts";
 import { frameTable, type Report, type SiteChart, type SitePicture, type SiteSection, type SiteTable } from "./html.ts";
-import {
-  listRuns,
-  pickRun,
-  type RunFolder,
-  runSummary,
-  sharedSsdv2Experiment,
-  SSDV2_RUN_EXPERIMENTS,
-  usesGeneratedData,
-} from "./runs.ts";
+import { pickRun, sharedSsdv2Experiment, SSDV2_RUN_EXPERIMENTS } from "./runs.ts";
 
 /** Published numbers (docs/design.md), AP in %. */
 export const REFERENCE_RESULTS: SiteTable = {
@@ -87,50 +90,18 @@ function profileRank(kind: string, experiment: string): number {
 }
 
 /** Whether a run belongs to the quick pipeline checks, which the main page leaves out. */
-function isQuick(run: RunFolder): boolean {
+function isQuick(run: ListedRun): boolean {
   return run.experiment.split("/").includes("quick");
 }
 
-async function readPrCurves(run: RunFolder): Promise<PrCurve[]> {
-  const curves: PrCurve[] = [];
-  for (const c of OBJECT_CLASSES) {
-    const file = `pr_${c}.json`;
-    if (!run.files.includes(file)) continue;
-    const path = `${run.path}/${file}`;
-    const value = JSON.parse(await Deno.readTextFile(path));
-    if (!value || !Array.isArray(value.recall) || !Array.isArray(value.precision)) {
-      throw new Error(`${path}: expected a P-R curve with recall and precision arrays`);
-    }
-    curves.push({ name: c, ...value } as PrCurve);
-  }
-  return curves;
-}
-
-async function readEpochs(run: RunFolder): Promise<EpochRow[]> {
-  if (!run.files.includes("train_log.csv")) return [];
-  const path = `${run.path}/train_log.csv`;
-  return parseEpochCsv(await Deno.readTextFile(path), { source: path }).filter((r) => r.loss !== null).map((r) => ({
-    epoch: r.epoch ?? 0,
-    loss: r.loss ?? NaN,
-    cls: r.loss_cls ?? NaN,
-    loc: r.loss_loc ?? NaN,
-    map: r.val_map,
-  }));
-}
-
-async function readJsonOrNull<T>(path: string): Promise<T | null> {
-  try {
-    return JSON.parse(await Deno.readTextFile(path)) as T;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
+/** A lib/reporting/table2.ts plain table as a site table. */
+function plainSiteTable(t: PlainTable, caption = t.title): SiteTable {
+  return { caption, columns: t.columns, rows: t.rows };
 }
 
 const pct = (x: number | null) => (x === null ? null : x * 100);
-const r2 = (x: number | null | undefined) => (x === null || x === undefined ? null : Math.round(x * 100) / 100);
 
-/** A lib/report table as a site table, its notes joined below the caption. */
+/** A lib/reporting table as a site table, its notes joined below the caption. */
 function siteTable(t: ResultTable, caption = t.title): SiteTable {
   return frameTable(t.frame, { caption, digits: 2 });
 }
@@ -148,45 +119,24 @@ interface EvalRecord {
 }
 
 /** The evaluations of a run folder that hold by-size, operating or confusion results: metrics.json, eval/NAME/. */
-async function runEvaluations(run: RunFolder, shown: string): Promise<EvalRecord[]> {
-  const sources: { label: string; metrics: Record<string, unknown> | null }[] = [
-    { label: "its own val split", metrics: run.metrics ?? null },
+function runEvaluations(run: ListedRun, shown: string): EvalRecord[] {
+  const sources = [
+    ...(run.metrics ? [{ label: "its own val split", metrics: run.metrics }] : []),
+    ...run.evaluations.map((e) => ({ label: e.name, metrics: e.metrics })),
   ];
-  try {
-    const names: string[] = [];
-    for await (const e of Deno.readDir(`${run.path}/eval`)) if (e.isDirectory) names.push(e.name);
-    for (const name of names.sort()) {
-      sources.push({ label: name, metrics: await readJsonOrNull(`${run.path}/eval/${name}/metrics.json`) });
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return sources.filter((s) => s.metrics && (s.metrics.bySize || s.metrics.operating || s.metrics.confusion)).map(
-    (s) => {
-      const m = s.metrics!;
-      const images = (m.data as { images?: number } | undefined)?.images;
-      return {
-        run: shown,
-        label: s.label,
-        images: typeof images === "number" ? images : null,
-        bySize: m.bySize as BySizeResult | undefined,
-        operating: m.operating as OperatingSummary | undefined,
-        confusion: m.confusion as ConfusionMatrix | undefined,
-      };
-    },
-  );
-}
-
-/** What results/reproduce/reproduce.json holds that the report reads (lib/reporting/reproduce.ts writes it). */
-interface Reproduced {
-  cpu?: { model?: string; isa?: string };
-  date?: string;
-  runs?: { run: string; evaluations?: { label: string; images?: number; bySize?: BySizeResult | null }[] }[];
+  return sources.filter((s) => s.metrics.bySize || s.metrics.operating || s.metrics.confusion).map((s) => ({
+    run: shown,
+    label: s.label,
+    images: s.metrics.data?.images ?? null,
+    bySize: s.metrics.bySize ?? undefined,
+    operating: s.metrics.operating ?? undefined,
+    confusion: s.metrics.confusion ?? undefined,
+  }));
 }
 
 /** `model (isa)` of a provenance's `host.cpu`, or the words for a run that did not record it. */
-export function cpuText(provenance: Record<string, unknown> | undefined): string {
-  const cpu = (provenance?.host as { cpu?: { model?: string; isa?: string } } | undefined)?.cpu;
+export function cpuText(provenance: { host: Pick<Provenance["host"], "cpu"> } | null | undefined): string {
+  const cpu = provenance?.host.cpu;
   if (!cpu?.model || cpu.model === "unknown") return "CPU not recorded";
   return cpu.isa && cpu.isa !== "unknown" ? `${cpu.model} (${cpu.isa})` : cpu.model;
 }
@@ -259,7 +209,8 @@ export async function buildReport(resultsDir: string, options: ReportOptions = {
   const shown = (relPath: string) => `${base}/${relPath}`;
   const runs = await listRuns(root);
   const byRel = new Map(runs.map((r) => [r.relPath, r]));
-  const summaries = new Map<RunFolder, RunSummary>(runs.map((r) => [r, runSummary(r) as RunSummary]));
+  // Runs named by their folder below the results folder: the report lists runs of several experiments side by side.
+  const summaries = new Map<ListedRun, RunSummary>(runs.map((r) => [r, summarizeRun(r, r.relPath)]));
   const generated = runs.filter(usesGeneratedData);
   const mainRuns = runs.filter((r) => !isQuick(r));
   const sections: SiteSection[] = [];
@@ -276,12 +227,16 @@ export async function buildReport(resultsDir: string, options: ReportOptions = {
 
   // Table 2 on the paper's schedule: lib/reporting/table2.ts over the run folders lib/experiments/grid.ts collects.
   const table2Dirs = await collectRuns(`${root}/ablation`, "ablation");
-  const table2Runs: Table2Run[] = await Promise.all(table2Dirs.map((d) => readTable2Run(d, { relativeTo: parent })));
+  const table2Runs: Table2Run[] = await Promise.all(
+    table2Dirs.map(async (d) =>
+      table2RunOf(byRel.get(d.slice(root.length + 1)) ?? await readRun(d), { relativeTo: parent })
+    ),
+  );
   const rows = table2Rows(table2Runs);
   const pending = table2Pending(table2Runs);
   const runOf = (t2: string) => byRel.get(t2.startsWith(`${base}/`) ? t2.slice(base.length + 1) : t2);
   const table2Folders = [...new Set([...rows.flatMap((r) => r.runs), ...pending.map((p) => p.run)])]
-    .map(runOf).filter((r): r is RunFolder => r !== undefined);
+    .map(runOf).filter((r): r is ListedRun => r !== undefined);
 
   // One table per shorter profile (short, then any other but quick) of a grid: runs of different schedules side by
   // side on one bar would read as one result. Within a profile the newest evaluated run of each key stands.
@@ -289,7 +244,7 @@ export async function buildReport(resultsDir: string, options: ReportOptions = {
     const experiments = [...new Set(runs.filter((r) => r.experiment.split("/")[0] === kind).map((r) => r.experiment))]
       .filter(keep).sort((a, b) => profileRank(kind, a) - profileRank(kind, b) || a.localeCompare(b));
     return experiments.map((experiment) => {
-      const newest = new Map<string | number, RunFolder>();
+      const newest = new Map<string | number, ListedRun>();
       const inGroup = runs.filter((r) => r.experiment === experiment && r.metrics);
       // The SSDv2 row of the short and paper backbone grids is the 4-branch ablation run of that profile.
       const sharedExperiment = kind === "backbones" ? sharedSsdv2Experiment(experiment) : null;
@@ -336,51 +291,8 @@ export async function buildReport(resultsDir: string, options: ReportOptions = {
     warning: rows.length ? undefined : `No finished paper-schedule Table 2 run in ${base}/ablation/ yet` +
       (pending.length ? " (the runs under way are listed below)" : ": run `deno task ablation --profile paper`") + ".",
     tables: [
-      ...(rows.length
-        ? [{
-          caption: "Ours, Table 2 on the paper's schedule: mAP@0.5 (%), last epoch, our 930 val images",
-          columns: [
-            "reading",
-            "branches",
-            "seeds",
-            "mAP",
-            "std",
-            "face_mask AP",
-            "face AP",
-            "mAP val1497",
-            "paper mAP",
-          ],
-          rows: rows.map((r) => [
-            r.reading,
-            r.branches,
-            r.seeds,
-            r2(r.map),
-            r2(r.mapStd),
-            r2(r.apFaceMask),
-            r2(r.apFace),
-            r2(r.mapVal1497),
-            r.paperMap,
-          ]),
-        }]
-        : []),
-      ...(table2Runs.length
-        ? [{
-          caption: "The Table 2 run folders: finished, under way, or with weights selected on validation",
-          columns: ["run", "reading", "branches", "seed", "epochs", "status", "mAP (%)", "mAP val1497 (%)"],
-          rows: [...table2Runs].sort((a, b) => a.reading.localeCompare(b.reading) || a.branches - b.branches).map(
-            (t) => [
-              t.run,
-              t.reading,
-              t.branches,
-              t.seed,
-              `${t.epochs} of ${t.totalEpochs}`,
-              !t.finished ? "under way" : t.valSelected ? `val-selected (epoch ${t.weightsEpoch ?? "?"})` : "in table",
-              r2(pct(t.map)),
-              r2(pct(t.mapVal1497)),
-            ],
-          ),
-        }]
-        : []),
+      ...(rows.length ? [plainSiteTable(table2DisplayTable(rows))] : []),
+      ...(table2Runs.length ? [plainSiteTable(table2RunList(table2Runs))] : []),
       ...await Promise.all(
         shorterAblation.map(async (g) => siteTable(await ablationTable(g.summaries), `Shorter schedule: ${g.label}`)),
       ),
@@ -426,9 +338,9 @@ export async function buildReport(resultsDir: string, options: ReportOptions = {
   ];
   const charts: SiteChart[] = [];
   for (const r of tableRuns) {
-    const curves = (await readPrCurves(r)).filter((c) => c.ap !== null);
+    const curves = (await readPrCurves(r.dir)).filter((c) => c.ap !== null);
     if (curves.length) charts.push({ title: `P-R: ${shown(r.relPath)}`, spec: prChartSpec(curves) });
-    const epochs = await readEpochs(r);
+    const epochs = epochChartRows(r.log);
     if (epochs.length) charts.push({ title: `Training: ${shown(r.relPath)}`, spec: trainingChartSpec(epochs) });
   }
   sections.push({
@@ -452,7 +364,7 @@ export async function buildReport(resultsDir: string, options: ReportOptions = {
     detectionWarning = "No data folder given (set FACEMASK_DATA, or pass --data to `deno task report`): no example " +
       "detections drawn.";
   } else {
-    const drawn = await detectionPicture(model.path, options.data, {
+    const drawn = await detectionPicture(model.dir, options.data, {
       count: options.exampleImages,
       backend: options.backend,
     });
@@ -473,11 +385,11 @@ export async function buildReport(resultsDir: string, options: ReportOptions = {
   // AP by face size, operating points and confusion: from the runs' metrics, else from the last reproduce.
   const evaluations: EvalRecord[] = [];
   for (const r of [...new Set([...table2Folders, ...(model ? [model] : [])])]) {
-    evaluations.push(...await runEvaluations(r, shown(r.relPath)));
+    evaluations.push(...runEvaluations(r, shown(r.relPath)));
   }
-  const reproduced = await readJsonOrNull<Reproduced>(`${root}/reproduce/reproduce.json`);
+  const reproduced = await readReproduceRecord(`${root}/reproduce`);
   for (const rr of reproduced?.runs ?? []) {
-    for (const e of rr.evaluations ?? []) {
+    for (const e of rr.evaluations) {
       if (!e.bySize) continue;
       const own = /the run's own/.test(e.label);
       const name = e.label.split(" ")[0];
@@ -487,7 +399,7 @@ export async function buildReport(resultsDir: string, options: ReportOptions = {
       evaluations.push({
         run: rr.run,
         label: `${e.label}, from reproduce.json`,
-        images: e.images ?? null,
+        images: e.images,
         bySize: e.bySize,
       });
     }
@@ -525,23 +437,20 @@ export async function buildReport(resultsDir: string, options: ReportOptions = {
   const cpuNames = new Set<string>();
   const speedRows = speedRuns.map((r) => {
     const s = summaries.get(r)!;
-    const p = r.provenance ?? {};
-    const m = r.metrics ?? {};
-    const backend = p.backend as { name?: string; threads?: number } | undefined;
-    const evalFps = (m.speed as { evalImgPerSec?: number } | undefined)?.evalImgPerSec;
+    const p = r.provenance;
     const cpu = cpuText(p);
     cpuNames.add(cpu);
     return [
       shown(r.relPath),
       s.trunk,
       s.branches,
-      backend?.name ?? s.backend,
-      backend?.threads ?? null,
+      p?.backend.name ?? s.backend,
+      p?.backend.threads ?? null,
       s.fps ?? null,
-      typeof evalFps === "number" ? evalFps : null,
+      r.metrics?.speed?.evalImgPerSec ?? null,
       s.trainImgPerSec ?? null,
       cpu,
-      typeof p.commit === "string" ? p.commit.slice(0, 7) : null,
+      p?.commit?.slice(0, 7) ?? null,
     ];
   });
   sections.push({
@@ -594,7 +503,7 @@ export async function buildReport(resultsDir: string, options: ReportOptions = {
     links: demo ? [{ href: "demo/index.html", label: `${base}/demo/index.html` }] : [],
   });
 
-  const runRow = (r: RunFolder) => {
+  const runRow = (r: ListedRun) => {
     const s = summaries.get(r)!;
     return [
       r.experiment,

@@ -3,6 +3,8 @@ import * as tf from "@tensorflow/tfjs";
 import { setupBackend } from "../backend/mod.ts";
 import { DEFAULT_CONFIG } from "../runs/config.ts";
 import { EPOCH_COLUMNS } from "../runs/train_log.ts";
+import { testProvenance } from "../runs/testing.ts";
+import type { CpuInfo } from "../runs/run.ts";
 import { CLASS_COLORS } from "./charts.ts";
 import { findChromium, inspectPage } from "../util/devtools.ts";
 import { renderPage, type SiteSection } from "./html.ts";
@@ -69,7 +71,7 @@ type RunSpec = {
   /** Epochs logged; the schedule is 2. */
   logged: number;
   map?: number;
-  cpu?: { model: string; isa: string };
+  cpu?: CpuInfo;
   extra?: Record<string, unknown>;
 };
 
@@ -89,15 +91,18 @@ async function fixture(): Promise<string> {
       model: { ...DEFAULT_CONFIG.model, trunk: r.trunk ?? "ssdv2", branches: r.branches, priors: r.priors ?? "own" },
       train: { ...DEFAULT_CONFIG.train, epochs: 2 },
     });
-    await write("provenance.json", {
-      commit: "0123456789abcdef",
-      data: { label: "real", root: "/somewhere/aizoo-facemask", trainImages: 3069, valImages: 930 },
-      backend: { name: "native", threads: 2 },
-      host: { hostname: "h", os: "linux", arch: "x86_64", cpus: 2, deno: "2", ...(r.cpu ? { cpu: r.cpu } : {}) },
-      start: "2026-01-01T00:00:00Z",
-      end: finished ? "2026-01-01T01:00:00Z" : null,
-      trainImgPerSec: 36,
-    });
+    await write(
+      "provenance.json",
+      testProvenance({
+        commit: "0123456789abcdef",
+        data: { label: "real", root: "/somewhere/aizoo-facemask", trainImages: 3069, valImages: 930 },
+        backend: { name: "native", threads: 2 },
+        host: { hostname: "h", os: "linux", arch: "x86_64", cpus: 2, deno: "2", ...(r.cpu ? { cpu: r.cpu } : {}) },
+        start: "2026-01-01T00:00:00Z",
+        end: finished ? "2026-01-01T01:00:00Z" : null,
+        trainImgPerSec: 36,
+      }),
+    );
     const lines = Array.from({ length: r.logged }, (_, i) => {
       const map = i === 1 ? String(r.map ?? 0.5) : "";
       return `${i + 1},10,0.01,${3 - i},${2 - i / 2},${1 - i / 4},36,60,${map},${map},${map}`;
@@ -289,21 +294,29 @@ Deno.test("buildReport: the demo link when results/demo/index.html exists; by-si
     await Deno.writeTextFile(`${root}/demo/index.html`, "<html></html>");
     // A reproduce of the short 2-branch run (not a Table 2 run with its own by-size results).
     await Deno.mkdir(`${root}/reproduce`);
+    const reproduced = { reading: "own", branches: 4, seed: 1, role: "table" };
+    const evaluation = { map: 0.8, ap: { face_mask: 0.85, face: 0.75 }, recorded: 0.8, diffPoints: 0, seconds: 9 };
     await Deno.writeTextFile(
       `${root}/reproduce/reproduce.json`,
       JSON.stringify({
         cpu: { model: "Intel Xeon", isa: "AVX-512" },
         date: "D",
+        tolerancePoints: 0.1,
+        seconds: 60,
         runs: [
           {
+            ...reproduced,
             run: `${base}/ablation/branches-4-20260101-000000`,
-            evaluations: [{ label: "x (the run's own)", bySize: BY_SIZE }],
+            evaluations: [{ ...evaluation, label: "x (the run's own)", images: 930, bySize: BY_SIZE }],
           },
           {
+            ...reproduced,
             run: `${base}/ablation/carry-1-20260102-000000`,
-            evaluations: [{ label: "aizoo-val1497-val", images: 1496, bySize: BY_SIZE }],
+            evaluations: [{ ...evaluation, label: "aizoo-val1497-val", images: 1496, bySize: BY_SIZE }],
           },
         ],
+        unfinished: [],
+        mismatches: [],
       }),
     );
     const report = await buildReport(root, { generatedAt: "T" });
@@ -318,6 +331,9 @@ Deno.test("buildReport: the demo link when results/demo/index.html exists; by-si
         "reproduce.json (1496 images)",
     ));
     assert.ok(section(report.sections, "speed").notes!.some((n) => n.includes("Intel Xeon (AVX-512)")));
+    // A reproduce.json that is not what reproduceTable2 writes is an error naming the file and the field.
+    await Deno.writeTextFile(`${root}/reproduce/reproduce.json`, JSON.stringify({ date: "D" }));
+    await assert.rejects(buildReport(root), /reproduce\/reproduce\.json: field "cpu": missing/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -339,6 +355,7 @@ Deno.test("cpuText: model and ISA, the model alone, or CPU not recorded", () => 
   assert.equal(cpuText({ host: { cpu: { model: "M2", isa: "unknown" } } }), "M2");
   assert.equal(cpuText({ host: { cpu: { model: "unknown", isa: "unknown" } } }), "CPU not recorded");
   assert.equal(cpuText({ host: {} }), "CPU not recorded");
+  assert.equal(cpuText(null), "CPU not recorded");
   assert.equal(cpuText(undefined), "CPU not recorded");
 });
 

@@ -1,6 +1,7 @@
 import type { EvalResult } from "../metrics/types.ts";
 import { OBJECT_CLASSES } from "../types.ts";
 import { dataLabelOf, isGeneratedData } from "../data/label.ts";
+import type { Run } from "../runs/read.ts";
 
 /**
  * The plain record of one finished run that tables and charts are built from, and the paper's reference numbers.
@@ -66,117 +67,45 @@ export function summaryFromEval(result: EvalResult, meta: Omit<RunSummary, "map"
   return { ...meta, map: result.map, perClassAp };
 }
 
-/** The parsed JSON files of a run folder (config.json; metrics.json and provenance.json when present). */
-export interface RunFiles {
-  config: Record<string, unknown>;
-  metrics?: Record<string, unknown>;
-  provenance?: Record<string, unknown>;
-}
-
-/** `v` when it is a finite number, else null (run files are read without trusting their types). */
-export function finiteNumber(v: unknown): number | null {
-  return typeof v === "number" && Number.isFinite(v) ? v : null;
-}
-const num = finiteNumber;
-
-/** The value at `path` inside nested objects, or undefined. */
-export function getPath(obj: unknown, path: string[]): unknown {
-  let cur = obj;
-  for (const key of path) {
-    if (!cur || typeof cur !== "object") return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
-}
-
-/** The headline numbers of a run, in [0, 1]; `null` where the run has no such number. */
-export interface RunScores {
-  map: number | null;
-  map11: number | null;
-  /** All-point VOC AP per object class name. */
-  ap: Record<string, number | null>;
-  /** COCO-style AP@[.5:.95]. */
-  cocoAp: number | null;
+/**
+ * Whether a run trained or evaluated on generated data rather than the real images: the data label of its
+ * metrics.json or its provenance.json (either one saying `generated` is enough).
+ */
+export function usesGeneratedData(run: Pick<Run, "metrics" | "provenance">): boolean {
+  return run.metrics?.data?.label === "generated" || run.provenance?.data.label === "generated";
 }
 
 /**
- * The scores of a run from `metrics.json`, which holds the evaluator's summary
- * (`{ voc: { <class>: { ap, ap11 } }, map, map11, coco: { ap, ... } }`), either at its top level or under `val`
- * or `final`.
+ * A run's {@link RunSummary}, the one reading that the per-run reports, Table 2's neighbours, the notebooks and the
+ * report page share: trunk and branches from config.json; scores, parameters, MACs and speeds from metrics.json,
+ * speeds falling back to provenance.json (unfinished runs); the data label from the evaluated images (metrics.json)
+ * or the provenance's counts. Absent facts stay absent. `name` is the summary's `experiment` (default the config's
+ * name; the report page names runs by their folder).
  */
-export function runScores(run: RunFiles): RunScores {
-  const m = run.metrics;
-  const base = [m, getPath(m, ["final"]), getPath(m, ["val"])].find((x) => x && typeof x === "object" && "map" in x) as
-    | Record<string, unknown>
-    | undefined;
-  const ap: Record<string, number | null> = {};
-  for (const c of OBJECT_CLASSES) ap[c] = num(getPath(base, ["voc", c, "ap"]));
-  return { map: num(base?.map), map11: num(base?.map11), ap, cocoAp: num(getPath(base, ["coco", "ap"])) };
-}
-
-/**
- * Whether a run trained or evaluated on generated data rather than the real images: metrics.json's or the
- * provenance's data label (as lib/train writes them), else older flags (`data.generated`, `data.source`), else the
- * config's data root.
- */
-export function usesGeneratedData(run: RunFiles): boolean {
-  const p = run.provenance ?? {};
-  const labels = [getPath(run.metrics, ["data", "label"]), getPath(p, ["data", "label"])];
-  if (labels.includes("generated")) return true;
-  if (labels.includes("real")) return false;
-  const flags = [
-    getPath(p, ["data", "generated"]),
-    getPath(p, ["generated"]),
-    getPath(run.config, ["data", "generated"]),
-  ];
-  if (flags.some((f) => f === true)) return true;
-  if (flags.some((f) => f === false)) return false;
-  const texts = [
-    getPath(p, ["data", "source"]),
-    getPath(p, ["dataSource"]),
-    getPath(p, ["data", "root"]),
-    getPath(p, ["data"]),
-  ]
-    .filter((t) => typeof t === "string") as string[];
-  return texts.some((t) => /generated/i.test(t));
-}
-
-/**
- * A run folder's {@link RunSummary}, the one reading that the per-run reports, the notebooks and the report share:
- * trunk and branches from config.json; scores, parameters, MACs and speeds from metrics.json, falling back to
- * provenance.json (older or unfinished runs); the data label from the evaluated images (metrics.json) or the
- * provenance's counts. Absent facts stay absent.
- */
-export function summarizeRun(run: RunFiles, experiment: string): RunSummary {
-  const s = runScores(run);
+export function summarizeRun(run: Run, name: string = run.config.name): RunSummary {
   const m = run.metrics;
   const p = run.provenance;
-  const opt = (...vs: unknown[]) => vs.map(num).find((v) => v !== null) ?? undefined;
-  const val = num(getPath(m, ["data", "images"])) ?? num(getPath(p, ["data", "valImages"]));
-  const train = num(getPath(p, ["data", "trainImages"])) ?? undefined;
+  const given = (...vs: (number | null | undefined)[]) => vs.find((v) => v !== null && v !== undefined) ?? undefined;
+  const val = given(m?.data?.images, p?.data.valImages) ?? null;
   const generated = usesGeneratedData(run);
-  const description = getPath(p, ["data", "description"]);
   const dataLabel = val !== null
-    ? dataLabelOf(generated ? "generated" : "real", val, train)
+    ? dataLabelOf(generated ? "generated" : "real", val, p?.data.trainImages)
     : generated
-    ? `GENERATED synthetic data${typeof description === "string" ? ` (${description})` : ""}`
+    ? `GENERATED synthetic data${p ? ` (${p.data.description})` : ""}`
     : "data unknown (no image counts in metrics.json or provenance.json)";
+  const perClassAp: Record<string, number | null> = {};
+  for (const c of OBJECT_CLASSES) perClassAp[c] = m?.voc[c]?.ap ?? null;
   return {
-    experiment,
-    trunk: String(getPath(run.config, ["model", "trunk"]) ?? "?"),
-    branches: num(getPath(run.config, ["model", "branches"])) ?? 0,
-    map: s.map,
-    perClassAp: s.ap,
-    // metrics.json keeps them under `model` (lib/train's writeEvaluation); older files had them at the top.
-    params: opt(getPath(m, ["model", "params"]), getPath(m, ["params"]), getPath(p, ["params"])),
-    macs: opt(getPath(m, ["model", "macs"]), getPath(m, ["macs"]), getPath(p, ["macs"])),
-    fps: opt(
-      getPath(m, ["speed", "forwardImgPerSec"]),
-      getPath(p, ["forwardImgPerSec"]),
-      getPath(p, ["evalImgPerSec"]),
-    ),
-    trainImgPerSec: opt(getPath(m, ["trainImgPerSec"]), getPath(p, ["trainImgPerSec"])),
+    experiment: name,
+    trunk: run.config.model.trunk,
+    branches: run.config.model.branches,
+    map: m?.map ?? null,
+    perClassAp,
+    params: given(m?.model?.params),
+    macs: given(m?.model?.macs),
+    fps: given(m?.speed?.forwardImgPerSec, p?.forwardImgPerSec, p?.evalImgPerSec),
+    trainImgPerSec: given(m?.trainImgPerSec, p?.trainImgPerSec),
     dataLabel,
-    backend: String(getPath(p, ["backend", "name"]) ?? getPath(run.config, ["backend", "name"]) ?? "?"),
+    backend: p?.backend.name ?? run.config.backend.name,
   };
 }

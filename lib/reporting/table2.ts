@@ -7,6 +7,7 @@
  */
 import { PAPER_TABLE2_MAP } from "./summary.ts";
 import { VL_SCHEMA, type VlSpec } from "./charts.ts";
+import { formatCsv } from "../util/csv.ts";
 
 /** The two readings of "gradually remove larger-scale branches" (lib/detect PRIOR_READINGS). */
 export const TABLE2_READINGS = ["carry", "own"] as const;
@@ -70,7 +71,16 @@ export function isTableRun(r: Table2Run): boolean {
   return r.finished && !r.valSelected && r.map !== null;
 }
 
-/** The rows of Table 2: readings in {@link TABLE2_READINGS} order, branches ascending; the 4-branch runs in both. */
+/**
+ * The rows of Table 2: readings in {@link TABLE2_READINGS} order, branches ascending; the 4-branch runs in both.
+ *
+ * ```ts
+ * import { readTable2Run, table2Rows } from "ssdv2";
+ * const dirs = [...Deno.readDirSync("results/ablation")].filter((e) => /-\d{8}-\d{6}$/.test(e.name));
+ * const runs = await Promise.all(dirs.map((e) => readTable2Run(`results/ablation/${e.name}`)));
+ * for (const row of table2Rows(runs)) console.log(row.reading, row.branches, row.seeds, row.map); // mean mAP, %
+ * ```
+ */
 export function table2Rows(runs: readonly Table2Run[]): Table2Row[] {
   const rows: Table2Row[] = [];
   const done = runs.filter(isTableRun);
@@ -151,15 +161,66 @@ export function table2Table(rows: readonly Table2Row[], notes: string[] = []): P
   };
 }
 
-function csvCell(v: string | number | null): string {
-  if (v === null) return "";
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+/** The csv columns {@link table2DisplayTable} shows, with the names a reader sees. */
+const DISPLAY_COLUMNS: readonly (readonly [typeof TABLE2_COLUMNS[number], string])[] = [
+  ["reading", "reading"],
+  ["branches", "branches"],
+  ["seeds", "seeds"],
+  ["map", "mAP"],
+  ["map_std", "std"],
+  ["ap_face_mask", "face_mask AP"],
+  ["ap_face", "face AP"],
+  ["map_val1497", "mAP val1497"],
+  ["paper_map", "paper mAP"],
+];
+
+/**
+ * Table 2 as the report page and notebook 05 show it: the cells of {@link table2Table} (percentages with two
+ * decimals) under readable names, without the epochs and run-folder columns.
+ */
+export function table2DisplayTable(
+  rows: readonly Table2Row[],
+  title = "Ours, Table 2 on the paper's schedule: mAP@0.5 (%), last epoch, our 930 val images",
+): PlainTable {
+  const full = table2Table(rows);
+  const index = DISPLAY_COLUMNS.map(([csv]) => full.columns.indexOf(csv));
+  return {
+    title,
+    columns: DISPLAY_COLUMNS.map(([, name]) => name),
+    rows: full.rows.map((r) => index.map((i) => r[i])),
+    notes: [],
+  };
+}
+
+/** Where a run stands for Table 2: `in table`, `under way`, or `val-selected (epoch N)`. */
+export function table2Status(r: Table2Run): string {
+  if (!r.finished) return "under way";
+  return r.valSelected ? `val-selected (epoch ${r.weightsEpoch ?? "?"})` : "in table";
+}
+
+/** Every Table 2 run folder with its progress and status, by reading then branches; mAP in % with two decimals. */
+export function table2RunList(runs: readonly Table2Run[]): PlainTable {
+  const pct2 = (x: number | null) => (x === null ? null : Math.round(x * 100 * 100) / 100);
+  return {
+    title: "The Table 2 run folders: finished, under way, or with weights selected on validation",
+    columns: ["run", "reading", "branches", "seed", "epochs", "status", "mAP (%)", "mAP val1497 (%)"],
+    rows: [...runs].sort((a, b) => a.reading.localeCompare(b.reading) || a.branches - b.branches).map((t) => [
+      t.run,
+      t.reading,
+      t.branches,
+      t.seed,
+      `${t.epochs} of ${t.totalEpochs}`,
+      table2Status(t),
+      pct2(t.map),
+      pct2(t.mapVal1497),
+    ]),
+    notes: [],
+  };
 }
 
 /** CSV of a plain table: the header, then one line per row; the notes are not part of the csv. */
 export function plainCsv(t: PlainTable): string {
-  return [t.columns, ...t.rows].map((r) => r.map(csvCell).join(",")).join("\n") + "\n";
+  return formatCsv([t.columns, ...t.rows]);
 }
 
 /** Markdown of a plain table: bold title, pipe table (numbers right-aligned), notes in italics; "(no rows)" if empty. */

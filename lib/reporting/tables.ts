@@ -10,6 +10,7 @@
 import type { DataFrame } from "danfojs-node";
 import type { BySizeResult, ConfusionMatrix, OperatingPoint, OperatingSummary } from "../metrics/types.ts";
 import { loadDanfo } from "../util/danfo.ts";
+import { formatCsv } from "../util/csv.ts";
 import { isGeneratedData } from "../data/label.ts";
 import { PAPER_PER_CLASS_AP, PAPER_TABLE2_MAP, provenanceNotes, type RunSummary } from "./summary.ts";
 
@@ -197,19 +198,13 @@ export function tableCells(table: ResultTable): { columns: string[]; rows: Cell[
   return { columns: table.frame.columns.map(String), rows: table.frame.values as Cell[][] };
 }
 
-function csvCell(v: Cell): string {
-  if (v === null) return "";
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
 /**
  * CSV text of a table's DataFrame: header and rows, empty cells for `null`. Written by us rather than danfo's
  * `toCSV` because that one does not quote cells holding commas or quotes.
  */
 export function toCsv(table: ResultTable): string {
   const { columns, rows } = tableCells(table);
-  return [columns, ...rows].map((row) => row.map(csvCell).join(",")).join("\n") + "\n";
+  return formatCsv([columns, ...rows]);
 }
 
 /** Markdown: a bold title, a pipe table (numbers right-aligned) and the notes in italics. */

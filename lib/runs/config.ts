@@ -10,8 +10,18 @@
 import { BACKEND_CHOICES, type BackendChoice } from "../backend/mod.ts";
 import { type TrunkName, TRUNKS } from "../model/mod.ts";
 import { PRIOR_READINGS, type PriorReading } from "../detect/priors.ts";
+import { JsonFileError, readJson } from "./files.ts";
 
-/** The complete, resolved configuration of one run. */
+/**
+ * The complete, resolved configuration of one run.
+ *
+ * ```ts
+ * import { readRunConfig, type RunConfig, runExperiment } from "ssdv2";
+ * const base: RunConfig = await readRunConfig("results/ablation/branches-4-20261129-122037");
+ * const seed2: RunConfig = { ...base, name: "branches-4-seed2", seed: 2 }; // the same recipe, another seed
+ * await runExperiment(seed2); // trains into results/ablation/branches-4-seed2-<UTC time>/
+ * ```
+ */
 export interface RunConfig {
   /** Run name; the run folder is `results/<experiment>/<name>-<timestamp>`. */
   name: string;
@@ -399,6 +409,17 @@ export function validateConfig(value: unknown, options: { file?: string } = {}):
 /**
  * Merges a partial config over {@link DEFAULT_CONFIG} and validates the result. Unknown keys in `partial` are
  * reported (they would otherwise be silently ignored).
+ *
+ * ```ts
+ * import { resolveConfig } from "ssdv2";
+ * const config = resolveConfig({ name: "tiny", experiment: "scratch", train: { epochs: 2 } }); // the rest: defaults
+ * console.log(config.train.epochs, config.train.batchSize); // 2 32
+ * try {
+ *   resolveConfig({ train: { epoch: 2 } });
+ * } catch (err) {
+ *   console.log((err as Error).message); // <config>: field "train.epoch": unknown key (known keys here: epochs, ...)
+ * }
+ * ```
  */
 export function resolveConfig(partial: unknown, options: { file?: string } = {}): RunConfig {
   const file = options.file ?? "<config>";
@@ -476,6 +497,13 @@ function namesFromPath(path: string): { experiment: string; name: string } {
 /**
  * Loads a config file: follows `extends` (paths relative to the file), merges over the defaults and validates.
  * `name` and `experiment` default to the file name and its folder under `experiments/`.
+ *
+ * ```ts
+ * import { loadConfig } from "ssdv2";
+ * const config = await loadConfig("experiments/ablation/carry-1.json"); // its fields over the defaults, validated
+ * console.log(config.name, config.experiment, config.train.epochs); // carry-1 ablation 100
+ * console.log(config.model); // { trunk: "ssdv2", branches: 1, width: 16, priors: "carry" }
+ * ```
  */
 export async function loadConfig(path: string): Promise<RunConfig> {
   const merged = await readChain(path, []);
@@ -500,21 +528,23 @@ export function upgradeRunConfig(raw: unknown): unknown {
   return isPlainObject(raw) ? mergeConfig(ADDED_FIELDS, raw) : raw;
 }
 
-/** Reads and validates a run folder's `config.json` (older folders are upgraded, see {@link upgradeRunConfig}). */
+/**
+ * Reads and validates a run folder's `config.json` (older folders are upgraded, see {@link upgradeRunConfig}).
+ *
+ * ```ts
+ * import { readRunConfig } from "ssdv2";
+ * const config = await readRunConfig("results/ablation/branches-4-20261129-122037"); // written before `model.priors`
+ * console.log(config.model.priors, config.eval.preNmsTopK); // "own" 1000: filled in with what the code then did
+ * ```
+ */
 export async function readRunConfig(runDir: string): Promise<RunConfig> {
   const file = `${runDir}/config.json`;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (err) {
-    const why = err instanceof Deno.errors.NotFound ? "file not found" : (err as Error).message;
-    throw new ConfigError(file, "", `cannot read the run's config: ${why}`);
-  }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = await readJson(file);
   } catch (err) {
-    throw new ConfigError(file, "", `not valid JSON: ${(err as Error).message}`);
+    if (!(err instanceof JsonFileError)) throw err;
+    throw new ConfigError(file, "", err.notFound ? "cannot read the run's config: file not found" : err.problem);
   }
   return validateConfig(upgradeRunConfig(raw), { file });
 }

@@ -36,19 +36,41 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   await writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
 }
 
-/** Reads and parses a JSON file; errors name the file. */
+/** A JSON file that cannot be read or parsed; `message` is `<file>: <problem>`. */
+export class JsonFileError extends Error {
+  /** Creates the error for `file`; `notFound` tells a missing file from an unreadable or invalid one. */
+  constructor(readonly file: string, readonly problem: string, readonly notFound = false) {
+    super(`${file}: ${problem}`);
+    this.name = "JsonFileError";
+  }
+}
+
+/**
+ * Reads and parses a JSON file: the one JSON reader of run files. Errors are {@link JsonFileError}s naming the file
+ * (`file not found`, `not valid JSON: ...`).
+ */
 export async function readJson<T = unknown>(path: string): Promise<T> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
-    const why = err instanceof Deno.errors.NotFound ? "file not found" : (err as Error).message;
-    throw new Error(`${path}: ${why}`);
+    const notFound = err instanceof Deno.errors.NotFound;
+    throw new JsonFileError(path, notFound ? "file not found" : (err as Error).message, notFound);
   }
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new Error(`${path}: not valid JSON: ${(err as Error).message}`);
+    throw new JsonFileError(path, `not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** {@link readJson}, or `null` when the file does not exist (any other problem is still an error). */
+export async function readJsonIfPresent<T = unknown>(path: string): Promise<T | null> {
+  try {
+    return await readJson<T>(path);
+  } catch (err) {
+    if (err instanceof JsonFileError && err.notFound) return null;
+    throw err;
   }
 }
 

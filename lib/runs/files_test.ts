@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { exists, readJson, readWeights, writeFileAtomic, writeJsonAtomic, writeWeights } from "./files.ts";
+import {
+  exists,
+  JsonFileError,
+  readJson,
+  readJsonIfPresent,
+  readWeights,
+  writeFileAtomic,
+  writeJsonAtomic,
+  writeWeights,
+} from "./files.ts";
 
 Deno.test("writeFileAtomic: replaces the file and leaves no temporary file", async () => {
   const dir = await Deno.makeTempDir();
@@ -49,6 +58,22 @@ Deno.test("writeWeights/readWeights: TF.js manifest, values and order survive", 
       () => writeWeights(dir, [{ name: "w", shape: [3], data: new Float32Array(2) }]),
       /w has shape \[3\] but 2 values/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readJsonIfPresent: null for a missing file; a broken one is still a JsonFileError naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal(await readJsonIfPresent(`${dir}/none.json`), null);
+    await Deno.writeTextFile(`${dir}/bad.json`, "{oops");
+    const err = await readJsonIfPresent(`${dir}/bad.json`).catch((e) => e);
+    assert.ok(err instanceof JsonFileError);
+    assert.deepEqual([err.file, err.notFound], [`${dir}/bad.json`, false]);
+    assert.match(err.message, /bad\.json: not valid JSON/);
+    await Deno.writeTextFile(`${dir}/ok.json`, "[1]");
+    assert.deepEqual(await readJsonIfPresent(`${dir}/ok.json`), [1]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -5,6 +5,7 @@
  */
 import process from "node:process";
 import { exists, readJson, writeJsonAtomic } from "./files.ts";
+import { checkShape, shape as S } from "./shape.ts";
 import type { RunConfig } from "./config.ts";
 import { OBJECT_CLASSES } from "../types.ts";
 
@@ -252,9 +253,73 @@ export async function writeProvenance(runDir: string, provenance: Provenance): P
   await writeJsonAtomic(`${runDir}/provenance.json`, provenance);
 }
 
-/** Reads `provenance.json` of a run. */
+/**
+ * Reads `provenance.json` of a run, checked by {@link parseProvenance}.
+ *
+ * ```ts
+ * import { readRun } from "ssdv2";
+ * const p = (await readRun("results/ablation/branches-4-20261129-122037")).provenance!; // readProvenance's result
+ * console.log(p.commit?.slice(0, 7), p.data.label, p.data.valImages, p.backend.name); // 113ef4c real 930 native
+ * console.log(p.durationSeconds, p.trainImgPerSec?.toFixed(1)); // 6035.133 "36.1": seconds, training images/s
+ * ```
+ */
 export async function readProvenance(runDir: string): Promise<Provenance> {
-  return await readJson<Provenance>(`${runDir}/provenance.json`);
+  const file = `${runDir}/provenance.json`;
+  return parseProvenance(await readJson(file), { file });
+}
+
+const CPU_SHAPE = S.object({ model: S.string(), isa: S.oneOf("AVX-512", "AVX2", "other", "unknown") });
+
+/**
+ * The shape of provenance.json. Fields added after the first runs were recorded (`data.problems`, `host.cpu`,
+ * `resumedSessions`) may be absent, as {@link Provenance} says; every other field has been written since the start.
+ */
+const PROVENANCE_SHAPE = S.object({
+  commit: S.nullable(S.string()),
+  dirty: S.nullable(S.boolean()),
+  data: S.object({
+    root: S.string(),
+    source: S.string(),
+    label: S.oneOf("generated", "real"),
+    checksum: S.string(),
+    description: S.string(),
+    trainImages: S.integer(0),
+    valImages: S.integer(0),
+    problems: S.optional(S.array(S.string())),
+  }),
+  backend: S.object({ name: S.string(), threads: S.nullable(S.number()), detail: S.optional(S.any()) }),
+  seed: S.integer(0),
+  host: S.object({
+    hostname: S.string(),
+    os: S.string(),
+    arch: S.string(),
+    cpus: S.integer(0),
+    deno: S.string(),
+    cpu: S.optional(CPU_SHAPE),
+  }),
+  start: S.string(),
+  end: S.nullable(S.string()),
+  durationSeconds: S.nullable(S.number(0)),
+  resumed: S.array(S.string()),
+  resumedSessions: S.optional(S.array(S.object({
+    start: S.string(),
+    commit: S.nullable(S.string()),
+    dirty: S.nullable(S.boolean()),
+    backend: S.string(),
+    cpu: S.optional(CPU_SHAPE),
+  }))),
+  trainImgPerSec: S.nullable(S.number(0)),
+  evalImgPerSec: S.nullable(S.number(0)),
+  forwardImgPerSec: S.nullable(S.number(0)),
+  command: S.string(),
+});
+
+/**
+ * Checks a parsed provenance.json against {@link Provenance}; a bad or missing field is a `RunFileError` naming
+ * `file` and the field. Keys it does not know are kept (rewriting a provenance must not drop them).
+ */
+export function parseProvenance(raw: unknown, options: { file?: string } = {}): Provenance {
+  return checkShape<Provenance>(PROVENANCE_SHAPE, raw, options.file ?? "provenance.json");
 }
 
 /** Contract files missing from a run folder (empty when the run is complete). */

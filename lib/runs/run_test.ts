@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG } from "./config.ts";
-import { acquireRunLock, createRunDir, gitState, hostInfo, makeRunId, missingRunFiles, RUN_CONTRACT } from "./run.ts";
+import {
+  acquireRunLock,
+  createRunDir,
+  gitState,
+  hostInfo,
+  makeRunId,
+  missingRunFiles,
+  parseProvenance,
+  readProvenance,
+  RUN_CONTRACT,
+} from "./run.ts";
+import { testProvenance } from "./testing.ts";
 import { exists } from "./files.ts";
 
 Deno.test("makeRunId: name and UTC time stamp", () => {
@@ -69,6 +80,24 @@ Deno.test("acquireRunLock: one holder at a time; a dead holder's lock is taken o
     await assert.rejects(() => acquireRunLock(dir), /on elsewhere .*delete .*run\.lock if it no longer runs/);
     await Deno.writeTextFile(`${dir}/run.lock`, "{ not json");
     await assert.rejects(() => acquireRunLock(dir), /lock cannot be read/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readProvenance: checked field by field; keys it does not know are kept for the next write", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const good = testProvenance({ host: { cpu: { model: "AMD EPYC", isa: "AVX2" } } });
+    await Deno.writeTextFile(`${dir}/provenance.json`, JSON.stringify({ ...good, futureField: { x: 1 } }));
+    const p = await readProvenance(dir);
+    assert.equal(p.host.cpu?.isa, "AVX2");
+    assert.deepEqual((p as unknown as Record<string, unknown>).futureField, { x: 1 });
+    await Deno.writeTextFile(`${dir}/provenance.json`, JSON.stringify({ ...good, end: 5 }));
+    await assert.rejects(readProvenance(dir), /provenance\.json: field "end": expected a string or null, got number 5/);
+    const { seed: _seed, ...noSeed } = good;
+    assert.throws(() => parseProvenance(noSeed, { file: "p.json" }), /^RunFileError: p\.json: field "seed": missing/);
+    await assert.rejects(readProvenance(`${dir}/none`), /none\/provenance\.json: file not found/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -3,7 +3,8 @@
  * parser every reader uses.
  * @module
  */
-import { exists, writeFileAtomic } from "../runs/files.ts";
+import { exists, writeFileAtomic } from "./files.ts";
+import { csvLine, parseCsv } from "../util/csv.ts";
 
 /** Columns of the per-epoch CSV log, in order. */
 export const EPOCH_COLUMNS = [
@@ -31,30 +32,38 @@ function cell(v: number | null): string {
 
 /** Formats a row as one CSV line (no newline). */
 export function formatCsvRow(row: EpochLogRow): string {
-  return EPOCH_COLUMNS.map((c) => cell(row[c])).join(",");
+  return csvLine(EPOCH_COLUMNS.map((c) => cell(row[c])));
 }
 
 /** Parses a log written by {@link EpochLog}; errors name the file and the line. */
 export function parseEpochCsv(text: string, options: { source?: string } = {}): EpochLogRow[] {
   const src = options.source ?? "epoch log";
-  const lines = text.split("\n").filter((l) => l.trim() !== "");
-  if (lines.length === 0) return [];
-  if (lines[0] !== EPOCH_COLUMNS.join(",")) throw new Error(`${src}: line 1: unexpected header "${lines[0]}"`);
-  return lines.slice(1).map((line, i) => {
-    const cells = line.split(",");
+  const records = parseCsv(text, { source: src });
+  if (records.length === 0) return [];
+  const header = records[0];
+  if (header.cells.join(",") !== EPOCH_COLUMNS.join(",")) {
+    throw new Error(`${src}: line ${header.line}: unexpected header "${header.cells.join(",")}"`);
+  }
+  return records.slice(1).map(({ line, cells }) => {
     if (cells.length !== EPOCH_COLUMNS.length) {
-      throw new Error(`${src}: line ${i + 2}: ${cells.length} cells, expected ${EPOCH_COLUMNS.length}`);
+      throw new Error(`${src}: line ${line}: ${cells.length} cells, expected ${EPOCH_COLUMNS.length}`);
     }
     const row = {} as EpochLogRow;
     EPOCH_COLUMNS.forEach((c, k) => {
       const v = cells[k] === "" ? null : Number(cells[k]);
       if (v !== null && Number.isNaN(v) && cells[k] !== "NaN") {
-        throw new Error(`${src}: line ${i + 2}: column ${c} is not a number: "${cells[k]}"`);
+        throw new Error(`${src}: line ${line}: column ${c} is not a number: "${cells[k]}"`);
       }
       row[c] = v;
     });
     return row;
   });
+}
+
+/** Reads a run's `train_log.csv` ({@link parseEpochCsv}); `[]` when the run has none yet. */
+export async function readEpochLog(path: string): Promise<EpochLogRow[]> {
+  if (!(await exists(path))) return [];
+  return parseEpochCsv(await Deno.readTextFile(path), { source: path });
 }
 
 /** The per-epoch CSV log of a run (`train_log.csv`); rewritten atomically on each append. */
@@ -67,7 +76,7 @@ export class EpochLog {
   async load(options: { upToEpoch?: number } = {}): Promise<void> {
     this.rows.length = 0;
     if (!(await exists(this.path))) return;
-    const rows = parseEpochCsv(await Deno.readTextFile(this.path), { source: this.path });
+    const rows = await readEpochLog(this.path);
     const limit = options.upToEpoch ?? Infinity;
     this.rows.push(...rows.filter((r) => (r.epoch ?? 0) <= limit));
     await this.#write();
@@ -80,7 +89,7 @@ export class EpochLog {
   }
 
   async #write(): Promise<void> {
-    const text = [EPOCH_COLUMNS.join(","), ...this.rows.map(formatCsvRow)].join("\n") + "\n";
+    const text = [csvLine(EPOCH_COLUMNS), ...this.rows.map(formatCsvRow)].join("\n") + "\n";
     await writeFileAtomic(this.path, text);
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EpochLog, type EpochLogRow, formatCsvRow, parseEpochCsv } from "./train_log.ts";
+import { EPOCH_COLUMNS, EpochLog, type EpochLogRow, formatCsvRow, parseEpochCsv, readEpochLog } from "./train_log.ts";
 
 const row = (epoch: number, map: number | null): EpochLogRow => ({
   epoch,
@@ -42,4 +42,23 @@ Deno.test("EpochLog: appends, reloads and truncates past a resumed epoch", async
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("train_log.csv: a committed log is written back byte for byte; quoted cells and CRLF read", async () => {
+  const path = new URL("../../results/ablation/branches-4-20261129-122037/train_log.csv", import.meta.url).pathname;
+  const text = await Deno.readTextFile(path);
+  const rows = await readEpochLog(path);
+  assert.equal(rows.length, 100);
+  assert.equal([EPOCH_COLUMNS.join(","), ...rows.map(formatCsvRow)].join("\n") + "\n", text);
+  const crlf = `${EPOCH_COLUMNS.join(",")}\r\n"1",10,0.001,4,2,2,12,30,,,\r\n`;
+  assert.deepEqual(parseEpochCsv(crlf).map((r) => [r.epoch, r.loss, r.val_map]), [[1, 4, null]]);
+  assert.throws(
+    () => parseEpochCsv(`${EPOCH_COLUMNS.join(",")}\n\n1,2\n`, { source: "g.csv" }),
+    /g\.csv: line 3: 2 cells/,
+  );
+  assert.throws(
+    () => parseEpochCsv(`${EPOCH_COLUMNS.join(",")}\n"1,2\n`, { source: "g.csv" }),
+    /g\.csv: line 2: unterminated/,
+  );
+  assert.deepEqual(await readEpochLog(`${path}.missing`), []);
 });
