@@ -82,8 +82,8 @@ export interface NativeAddon {
    */
   maxPoolBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, p: ConvParams): void;
   /**
-   * oneDNN's implementation names for a convolution geometry, "forward|backward-data|backward-weights" (e.g.
-   * "jit_wino_4x3:avx512_core|..." where Winograd runs).
+   * The implementation names for a convolution geometry, "forward|backward-data|backward-weights": oneDNN's (e.g.
+   * "jit_wino_4x3:avx512_core|..." where its Winograd runs), or "own:winograd_4x3" for our own Winograd.
    */
   convImpl(p: ConvParams): string;
   /**
@@ -114,6 +114,14 @@ export interface NativeAddon {
    * reordered in; default off, on with SSD_NATIVE_BWDW_BLOCKED=1); returns the previous setting.
    */
   setBwdWBlocked(on: boolean): boolean;
+  /**
+   * Our own Winograd F(4x4, 3x3) for stride-1 3x3 convolutions (native/winograd.cc): "auto" (default, or
+   * SSD_NATIVE_OWN_WINOGRAD) runs it only where the CPU lacks AVX-512, whose oneDNN kernels have no Winograd; "on"
+   * wherever the shape qualifies; "off" never. Returns the previous mode. `setWinograd(false)` turns it off too.
+   */
+  setOwnWinograd(mode: "auto" | "on" | "off"): "auto" | "on" | "off";
+  /** Whether our own Winograd runs now for the shapes that qualify (mode, CPU and build allowing). */
+  ownWinogradActive(): boolean;
   /** The OpenMP thread count. */
   getThreads(): number;
   /** Bytes of the ReLU workspace of a training-mode BN + ReLU stage on an N x H x W x C tensor. */

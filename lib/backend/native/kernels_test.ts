@@ -193,6 +193,54 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "native kernels: our Winograd F(4x4, 3x3) (setOwnWinograd on) equals the cpu backend in all three passes",
+  ignore: ignore || Deno.build.arch !== "x86_64",
+  async fn() {
+    await tf.setBackend("cpu");
+    assert.equal((await loadNative()).ok, true);
+    const addon = nativeAddon()!;
+    const before = addon.setOwnWinograd("on");
+    try {
+      assert.equal(addon.ownWinogradActive(), true, "our Winograd cannot run on this x86-64 CPU (no AVX2 / FMA?)");
+      const explicit: Pad = [[0, 0], [2, 0], [0, 2], [0, 0]];
+      // Maps that are not multiples of the 4x4 tile, 'valid' and lopsided padding, channel counts over the
+      // transforms' 64-channel chunk and not multiples of 8, and a batch with exactly the rule's 2,400 pixels.
+      const cases: [number, number, number, number, number, Pad][] = [
+        [2, 30, 40, 32, 16, "same"],
+        [3, 37, 23, 24, 40, "same"],
+        [8, 21, 19, 70, 12, "valid"],
+        [1, 50, 50, 9, 72, explicit],
+        [8, 15, 20, 16, 32, "same"],
+      ];
+      for (const [batch, h, w, cin, cout, pad] of cases) {
+        const shapes = addon.convImpl(convParams(
+          tf.backend_util.computeConv2DInfo([batch, h, w, cin], [3, 3, cin, cout], 1, 1, pad),
+          1,
+        ));
+        const x = tf.randomNormal([batch, h, w, cin], 0, 1, "float32", 11) as tf.Tensor4D;
+        const f = tf.randomNormal([3, 3, cin, cout], 0, 1, "float32", 12) as tf.Tensor4D;
+        const [ref, got] = await onBackends(["cpu", NATIVE_BACKEND], () => convAndGrads(false, x, f, 1, pad));
+        const what = `b${batch} ${h}x${w} ${cin}->${cout} ${JSON.stringify(pad)}`;
+        assert.match(shapes, /^own:winograd_4x3/, `${what}: ${shapes}`);
+        for (let i = 0; i < 3; i++) {
+          const e = relErr(got[i], ref[i]);
+          assert.ok(e <= 1e-5, `${what} output ${i}: relative error ${e}`);
+        }
+        tf.dispose([x, f]);
+      }
+      // And where the rule keeps the direct kernels, the names say so.
+      const small = addon.convImpl(
+        convParams(tf.backend_util.computeConv2DInfo([1, 8, 10, 16], [3, 3, 16, 16], 1, 1, "same"), 1),
+      );
+      assert.doesNotMatch(small, /own/);
+    } finally {
+      addon.setOwnWinograd(before);
+    }
+    assert.throws(() => addon.setOwnWinograd("maybe" as "on"), /must be "auto", "on" or "off"/);
+  },
+});
+
 Deno.test("convParams: oneDNN geometry from tfjs conv info, and a clear error when it cannot match", () => {
   const info = tf.backend_util.computeConv2DInfo([8, 15, 20, 6], [3, 3, 6, 1], 2, 1, "same", undefined, true);
   // 'same' at stride 2: out 8x10; height pads 2 total (1,1), width pads 1 total (0,1).
@@ -258,12 +306,15 @@ Deno.test({
     assert.equal(wino.length, 3);
     if (avx512 && !off) {
       for (const name of wino) assert.match(name, /wino/, `64->64 3x3 s1: ${wino.join(" | ")}`);
+    } else if (!off && addon.ownWinogradActive()) {
+      for (const name of wino) assert.equal(name, "own:winograd_4x3", `64->64 3x3 s1: ${wino.join(" | ")}`);
+      assert.match(impl([8, 15, 20, 16], [3, 3, 16, 32], 1), /^own:winograd_4x3/);
     } else {
       console.warn(`Winograd not expected here (avx512f ${avx512}, SSD_NATIVE_WINOGRAD=0 ${off}): ${wino}`);
     }
     if (avx512 && !off) assert.match(impl([8, 15, 20, 16], [3, 3, 16, 32], 1), /^jit_wino/);
-    // Where it does not pay (see winogradWanted in native/ssd_native.cc): channels not in multiples of 16, stride 2,
-    // 16 -> 16, maps under 300 pixels, batch 1.
+    // Where it does not pay (see winogradWanted and ownWinogradWanted in native/ssd_native.cc): channels not in
+    // multiples of 16 and few, stride 2, 16 -> 16, small maps, batch 1.
     for (
       const [x, f, stride] of [
         [[8, 15, 20, 6], [3, 3, 6, 10], 1],
