@@ -314,6 +314,14 @@ void forward(const Geo& g, const float* x, const float* w, const float* bias, fl
   correlate(x, g.N, g.IH, g.IW, g.IC, g.OH, g.OW, g.OC, g.PT, g.PL, u, bias, y);
 }
 
+int64_t transformedWeightFloats(int64_t IC, int64_t OC) { return kXi * IC * OC; }
+
+void transformWeights(const float* w, int64_t IC, int64_t OC, float* u) { weightTransform(w, IC, OC, false, u); }
+
+void forwardTransformed(const Geo& g, const float* x, const float* u, const float* bias, float* y) {
+  correlate(x, g.N, g.IH, g.IW, g.IC, g.OH, g.OW, g.OC, g.PT, g.PL, u, bias, y);
+}
+
 void backwardData(const Geo& g, const float* dy, const float* w, float* dx) {
   float* u = grow(weightPlanes(), size_t(kXi * g.IC * g.OC));
   weightTransform(w, g.IC, g.OC, true, u);

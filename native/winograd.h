@@ -17,6 +17,12 @@ bool available();
 
 // y = conv(x, w) (+ bias[OC] when not null).
 void forward(const Geo& g, const float* x, const float* w, const float* bias, float* y);
+// Floats of the transformed weights of a convolution (36 x IC x OC), and the transform itself (u from hwio w), for
+// callers that run the same weights many times (inference plans).
+int64_t transformedWeightFloats(int64_t IC, int64_t OC);
+void transformWeights(const float* w, int64_t IC, int64_t OC, float* u);
+// y = conv(x, the weights whose transform is u) (+ bias).
+void forwardTransformed(const Geo& g, const float* x, const float* u, const float* bias, float* y);
 // dx = the gradient of conv(x, w) with respect to x, given dy [N, OH, OW, OC].
 void backwardData(const Geo& g, const float* dy, const float* w, float* dx);
 // dw = the gradient of conv(x, w) with respect to w, given x and dy; overwrites dw [3, 3, IC, OC].

@@ -46,6 +46,8 @@ interface ConvCase {
   activation: PlanActivation;
   alpha?: number;
   sum?: boolean;
+  /** Batch 3 runs our own Winograd (native/winograd.cc) where it is active (CPUs without AVX-512); batch 1 does not. */
+  ownWinograd?: boolean;
 }
 
 const CASES: ConvCase[] = [
@@ -117,6 +119,30 @@ const CASES: ConvCase[] = [
     bias: true,
     activation: "relu",
     sum: true,
+  },
+  {
+    name: "3x3 s1 pad 1 on 30x40, 24 -> 32, bias, relu (our Winograd at batch 3)",
+    in: [30, 40, 24],
+    out: 32,
+    kernel: [3, 3],
+    strides: [1, 1],
+    dilations: [1, 1],
+    pad: [1, 1, 1, 1],
+    bias: true,
+    activation: "relu",
+    ownWinograd: true,
+  },
+  {
+    name: "3x3 s1 on 41x31 padded top-left only, 20 -> 70, no bias, leaky 0.1 (our Winograd at batch 3)",
+    in: [41, 31, 20],
+    out: 70,
+    kernel: [3, 3],
+    strides: [1, 1],
+    dilations: [1, 1],
+    pad: [2, 2, 0, 0],
+    activation: "leakyrelu",
+    alpha: 0.1,
+    ownWinograd: true,
   },
   {
     name: "5x3 kernel, strides 2x1, odd padding, linear",
@@ -197,6 +223,8 @@ for (const c of CASES) {
             return act(y, c.activation, c.alpha);
           });
           const [got] = plan.run(f32(x), b);
+          const ran = plan.info(b).includes("own:winograd_4x3");
+          assert.equal(ran, c.ownWinograd === true && b === 3 && addon.ownWinogradActive(), `batch ${b}: own Winograd`);
           const e = relErr(got, f32(want));
           assert.ok(e < 1e-5, `batch ${b}: relative error ${e}`);
           tf.dispose([x, want]);
