@@ -25,6 +25,8 @@ checkpoint, so a long profile can be stopped and started again; --fresh trains e
 options:
   --profile NAME     quick (default), short or paper
   --data DIR         data folder (else FACEMASK_DATA, data/aizoo-facemask, generated data)
+  --eval-data DIR    evaluation-only data with a val/ split (default FACEMASK_EVAL_DATA); every finished run is
+                     evaluated on it once (never used to pick weights)
   --results DIR      results root (default results)
   --fresh            train every config anew (no reuse, no resume)
   --set KEY=VALUE    override a config field of every run, e.g. --set train.epochs=5 (repeatable; the value is

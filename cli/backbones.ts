@@ -22,6 +22,8 @@ ablation of the same profile. An unfinished one is resumed from its last checkpo
 options:
   --profile NAME     quick (default), short or paper
   --data DIR         data folder (else FACEMASK_DATA, data/aizoo-facemask, generated data)
+  --eval-data DIR    evaluation-only data with a val/ split (default FACEMASK_EVAL_DATA); every finished run is
+                     evaluated on it once (never used to pick weights)
   --results DIR      results root (default results)
   --fresh            train every config anew (no reuse, no resume)
   --set KEY=VALUE    override a config field of every run, e.g. --set train.epochs=5 (repeatable; the value is

@@ -1,7 +1,7 @@
 /**
- * The shared `main` of the grid commands (`ablation`, `backbones`): their common options (`--data`, `--results`,
- * `--fresh`, `--set`, `--backend`, `--print`, `--table-only`, `--help`, and `--profile` where the command has
- * profiles), the help text, one-line usage errors with exit code 2 (cli/command_args.ts), and the
+ * The shared `main` of the grid commands (`ablation`, `backbones`): their common options (`--data`, `--eval-data`,
+ * `--results`, `--fresh`, `--set`, `--backend`, `--print`, `--table-only`, `--help`, and `--profile` where the
+ * command has profiles), the help text, one-line usage errors with exit code 2 (cli/command_args.ts), and the
  * `<command>: <message>` error line with exit code 1 when the work fails. Each command keeps its own help text and
  * its own work.
  * @module
@@ -16,6 +16,11 @@ export interface GridArgs {
   profile: string;
   /** `--data`, when given. */
   data?: string;
+  /**
+   * `--eval-data`, else `FACEMASK_EVAL_DATA` when set and non-empty: evaluation-only data with a `val/` split; every
+   * finished run of the grid is evaluated on it once (lib/experiments/grid's `evalData`), never to pick weights.
+   */
+  evalData?: string;
   /** `--results` (default `results`). */
   resultsDir: string;
   /** `--fresh`: train every config anew instead of reusing or resuming matching run folders. */
@@ -48,6 +53,7 @@ function gridOptions(profiles: boolean) {
   return {
     ...(profiles ? { profile: { type: "string" as const, default: "quick" } } : {}),
     data: { type: "string" as const },
+    "eval-data": { type: "string" as const },
     results: { type: "string" as const, default: "results" },
     fresh: { type: "boolean" as const, default: false },
     set: { type: "string" as const, multiple: true as const },
@@ -71,6 +77,7 @@ function toGridArgs(values: GridValues): GridArgs | string {
   return {
     profile: v.profile ?? "quick",
     data: v.data,
+    evalData: v["eval-data"] ?? (Deno.env.get("FACEMASK_EVAL_DATA") || undefined),
     resultsDir: v.results!,
     fresh: v.fresh!,
     set: [...(v.set ?? []), ...(v.backend ? [`backend.name=${v.backend}`] : [])],
@@ -107,6 +114,9 @@ export async function gridMain(
   if (parsed.exit !== undefined) return parsed.exit;
   const gridArgs = toGridArgs(parsed.values as GridValues);
   if (typeof gridArgs === "string") return usageError(io, command.name, gridArgs);
+  // Not with --print: its output is the list of commands (docs/slurm/ablation_array.sh takes line i), and nothing is
+  // evaluated then.
+  if (gridArgs.evalData && !gridArgs.print) io.log(`${command.name}: evaluation-only data: ${gridArgs.evalData}`);
   try {
     await command.run(gridArgs);
     return 0;

@@ -1,7 +1,29 @@
 import assert from "node:assert/strict";
 import { type GridArgs, gridMain, parseGridArgs } from "./grid_command.ts";
 
-const DEFAULTS = { data: undefined, resultsDir: "results", fresh: false, set: [], print: false, tableOnly: false };
+// evalData defaults to FACEMASK_EVAL_DATA, so these defaults hold whatever the environment the tests run in.
+const DEFAULTS = {
+  data: undefined,
+  evalData: Deno.env.get("FACEMASK_EVAL_DATA") || undefined,
+  resultsDir: "results",
+  fresh: false,
+  set: [],
+  print: false,
+  tableOnly: false,
+};
+
+/** Runs `f` with FACEMASK_EVAL_DATA set to `value` (unset for undefined), then restores it. */
+async function withEvalDataEnv<T>(value: string | undefined, f: () => T | Promise<T>): Promise<T> {
+  const saved = Deno.env.get("FACEMASK_EVAL_DATA");
+  try {
+    if (value === undefined) Deno.env.delete("FACEMASK_EVAL_DATA");
+    else Deno.env.set("FACEMASK_EVAL_DATA", value);
+    return await f();
+  } finally {
+    if (saved === undefined) Deno.env.delete("FACEMASK_EVAL_DATA");
+    else Deno.env.set("FACEMASK_EVAL_DATA", saved);
+  }
+}
 
 Deno.test("parseGridArgs: defaults quick / results; --profile only where the command has profiles", () => {
   assert.deepEqual(parseGridArgs([], { profiles: true }), { ...DEFAULTS, profile: "quick", help: false });
@@ -23,6 +45,36 @@ Deno.test("parseGridArgs: --set in order, --backend last as backend.name; --prin
   assert.throws(() => parseGridArgs(["--backend", "gpu"], { profiles: true }), /--backend must be one of auto, /);
   assert.throws(() => parseGridArgs(["--print", "--table-only"], { profiles: true }), /exclude each other/);
   assert.throws(() => parseGridArgs(["--fresh", "--table-only"], { profiles: true }), /exclude each other/);
+});
+
+Deno.test("parseGridArgs: --eval-data DIR gives evalData DIR, also over FACEMASK_EVAL_DATA", async () => {
+  await withEvalDataEnv(undefined, () => {
+    assert.equal(
+      parseGridArgs(["--eval-data", "/data/aizoo-val1497"], { profiles: true }).evalData,
+      "/data/aizoo-val1497",
+    );
+  });
+  await withEvalDataEnv("/env/eval", () => {
+    assert.equal(parseGridArgs(["--eval-data", "/flag/eval"], { profiles: false }).evalData, "/flag/eval");
+  });
+});
+
+Deno.test("parseGridArgs: without --eval-data, evalData is FACEMASK_EVAL_DATA when set and non-empty", async () => {
+  await withEvalDataEnv("/env/aizoo-val1497", () => {
+    assert.equal(parseGridArgs([], { profiles: true }).evalData, "/env/aizoo-val1497");
+    assert.equal(parseGridArgs(["--data", "/d"], { profiles: false }).evalData, "/env/aizoo-val1497");
+  });
+});
+
+Deno.test("parseGridArgs: neither --eval-data nor FACEMASK_EVAL_DATA (unset or empty) gives no evalData", async () => {
+  await withEvalDataEnv(undefined, () => {
+    const parsed = parseGridArgs(["--profile", "short"], { profiles: true });
+    assert.equal(parsed.evalData, undefined);
+    assert.deepEqual(parsed, { ...DEFAULTS, evalData: undefined, profile: "short", help: false });
+  });
+  await withEvalDataEnv("", () => {
+    assert.equal(parseGridArgs([], { profiles: true }).evalData, undefined);
+  });
 });
 
 function capture() {
@@ -70,6 +122,33 @@ Deno.test("gridMain: runs with the parsed options; a failure is one '<name>: <me
   }, c.io);
   assert.equal(bad, 1);
   assert.deepEqual(c.err, ["backbones: unknown profile 'x'"]);
+});
+
+Deno.test("gridMain: --eval-data reaches the run as evalData with one line naming it; not printed with --print", async () => {
+  await withEvalDataEnv(undefined, async () => {
+    const c = capture();
+    const seen: GridArgs[] = [];
+    const command = {
+      name: "ablation",
+      help: "",
+      profiles: true,
+      run: (a: GridArgs) => {
+        seen.push(a);
+        return Promise.resolve();
+      },
+    };
+    assert.equal(await gridMain(["--eval-data", "/data/aizoo-val1497"], command, c.io), 0);
+    assert.deepEqual(seen, [{ ...DEFAULTS, evalData: "/data/aizoo-val1497", profile: "quick" }]);
+    assert.deepEqual(c.out, ["ablation: evaluation-only data: /data/aizoo-val1497"]);
+    // --print's output is the list of commands (docs/slurm/ablation_array.sh runs line i of it): no extra line.
+    const p = capture();
+    assert.equal(await gridMain(["--print", "--eval-data", "/data/aizoo-val1497"], command, p.io), 0);
+    assert.deepEqual(p.out, []);
+    // Without either, no line.
+    const n = capture();
+    assert.equal(await gridMain([], command, n.io), 0);
+    assert.deepEqual([n.out, seen[2].evalData], [[], undefined]);
+  });
 });
 
 Deno.test("gridMain: a bad command line or a bad --set is one line and exit 2; nothing runs", async () => {
