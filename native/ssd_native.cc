@@ -370,7 +370,8 @@ ConvBwdW& getBwdW(const ConvP& p) {
 // 60x80 1.8-2.5x, 128->128 at 15x20 2.0-2.1x, 16->32 at 120x160 1.3-1.8x, 64->16 at 30x40 1.6x, 48->9 at 30x40
 // 1.2-2.1x; but every map of 8x10 or smaller at batch 8 0.2-0.9x, 16->16 0.3-0.9x, and batch 1 below 1,200 output
 // pixels 0.25-0.8x: a 4x4 tile's transforms cost more than they save where there are few channels or few tiles.
-// Hence: IC x OC >= 512 and at least 2,400 output pixels over the batch. Mode (SSD_NATIVE_OWN_WINOGRAD or
+// Hence: IC x OC >= 512 and at least 2,400 output pixels over the batch, and batch 2+ (at batch 1 only the two largest
+// maps qualify, 0.94x and 1.3x, and the plan ran slower with them). Mode (SSD_NATIVE_OWN_WINOGRAD or
 // setOwnWinograd): "auto" (default) = on only where the CPU lacks AVX-512 (there oneDNN's own Winograd and
 // AVX-512 kernels run, and ours was not measured), "on" = wherever the shape qualifies (tests), "off" = never.
 // setWinograd(false) turns it off as well.
@@ -397,7 +398,7 @@ bool ownWinogradWanted(const ConvP& p) {
   const int mode = ownWinogradMode();
   if (!winogradOn() || mode == kOwnOff || (mode == kOwnAuto && cpuHasAvx512()) || !wino::available()) return false;
   return p.G == 1 && p.KH == 3 && p.KW == 3 && p.SH == 1 && p.SW == 1 && p.DH == 1 && p.DW == 1 &&
-         p.IC * p.OC >= 512 && p.N * p.OH * p.OW >= 2400;
+         p.N >= 2 && p.IC * p.OC >= 512 && p.N * p.OH * p.OW >= 2400;
 }
 wino::Geo winoGeo(const ConvP& p) { return {p.N, p.IH, p.IW, p.IC, p.OH, p.OW, p.OC, p.PT, p.PL}; }
 

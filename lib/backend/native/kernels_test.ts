@@ -210,7 +210,7 @@ Deno.test({
         [2, 30, 40, 32, 16, "same"],
         [3, 37, 23, 24, 40, "same"],
         [8, 21, 19, 70, 12, "valid"],
-        [1, 50, 50, 9, 72, explicit],
+        [2, 50, 50, 9, 72, explicit],
         [8, 15, 20, 16, 32, "same"],
       ];
       for (const [batch, h, w, cin, cout, pad] of cases) {
