@@ -386,17 +386,13 @@ int& ownWinogradMode() {
   }();
   return mode;
 }
-bool cpuHasAvx512() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return has;
-#else
-  return false;
-#endif
+// Whether our Winograd may run at all now: the mode, setWinograd, the CPU and the build (shapes aside).
+bool ownWinogradAllowed() {
+  const int mode = ownWinogradMode();
+  return winogradOn() && mode != kOwnOff && !(mode == kOwnAuto && wino::cpuHasAvx512()) && wino::available();
 }
 bool ownWinogradWanted(const ConvP& p) {
-  const int mode = ownWinogradMode();
-  if (!winogradOn() || mode == kOwnOff || (mode == kOwnAuto && cpuHasAvx512()) || !wino::available()) return false;
+  if (!ownWinogradAllowed()) return false;
   return p.G == 1 && p.KH == 3 && p.KW == 3 && p.SH == 1 && p.SW == 1 && p.DH == 1 && p.DW == 1 &&
          p.N >= 2 && p.IC * p.OC >= 512 && p.N * p.OH * p.OW >= 2400;
 }
@@ -743,8 +739,10 @@ struct PlanExec {
   std::vector<PlanStep> steps;
   // Memories over caller buffers: their handles are set on every run.
   std::vector<std::pair<memory, ArgRef>> external;
+  // Transformed weights held by our Winograd steps (one copy per qualifying convolution and batch size).
+  size_t ownFloats = 0;
   size_t bytes() const {
-    size_t b = scratch.bytes();
+    size_t b = scratch.bytes() + ownFloats * sizeof(float);
     for (auto& p : phys) b += p.bytes();
     return b;
   }
@@ -1079,11 +1077,11 @@ PlanExec& planExec(Plan& plan, int64_t N) {
       case kOpConv: {
         ConvP p = op.g;
         p.N = N;
-        // Our Winograd on NHWC (see ownWinogradWanted), the bias in its output transform, the activation after; not
-        // at batch 1, where the plan ran slower with it (72 -> 67 FPS on the AVX2 machine): there only the two
-        // largest maps qualify, and the reorders from and back to the plan's blocked layouts around them cost more
-        // than they save. At batch 32 it ran 1.33x faster (74 -> 99 img/s).
-        if (N > 1 && op.sum < 0 && (op.act == kLinear || op.act == kRelu || op.act == kRelu6 || op.act == kLeaky) &&
+        // Our Winograd on NHWC (see ownWinogradWanted), the bias in its output transform, the activation after.
+        // ownWinogradWanted leaves batch 1 out, where the plan ran slower with it (72 -> 67 FPS on the AVX2 machine):
+        // there only the two largest maps qualify, and the reorders from and back to the plan's blocked layouts
+        // around them cost more than they save. At batch 32 it ran 1.33x faster (74 -> 99 img/s).
+        if (op.sum < 0 && (op.act == kLinear || op.act == kRelu || op.act == kRelu6 || op.act == kLeaky) &&
             ownWinogradWanted(p)) {
           const memory::desc smd = planNhwc(N, plan.tensors[op.srcs[0]]), dmd = planNhwc(N, plan.tensors[op.dst]);
           std::vector<ArgRef> refs{inLayout(op.srcs[0], smd, DNNL_ARG_SRC)};
@@ -1091,6 +1089,7 @@ PlanExec& planExec(Plan& plan, int64_t N) {
           refs.push_back(ref(DNNL_ARG_DST, op.dst));
           auto u = std::make_shared<std::vector<float>>(wino::transformedWeightFloats(p.IC, p.OC));
           wino::transformWeights(plan.params[op.weights].data(), p.IC, p.OC, u->data());
+          e->ownFloats += u->size();
           const float* bias = op.bias >= 0 ? plan.params[op.bias].data() : nullptr;
           const wino::Geo geo = winoGeo(p);
           const int act = op.act;
@@ -1669,10 +1668,8 @@ napi_value JsSetOwnWinograd(napi_env env, napi_callback_info info) {
 
 // ownWinogradActive() -> whether our Winograd would run for qualifying shapes now (mode, CPU and build allowing).
 napi_value JsOwnWinogradActive(napi_env env, napi_callback_info) {
-  const int mode = ownWinogradMode();
-  const bool on = winogradOn() && mode != kOwnOff && !(mode == kOwnAuto && cpuHasAvx512()) && wino::available();
   napi_value r;
-  napi_get_boolean(env, on, &r);
+  napi_get_boolean(env, ownWinogradAllowed(), &r);
   return r;
 }
 
