@@ -353,7 +353,9 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
     }
     if (loop) {
       io.log(
-        `loop (${loop.backend}, ${loop.batchSize} as ${loop.batchSize / loop.microBatch} x ${loop.microBatch}, ` +
+        `loop (${loop.backend}, ${loop.batchSize} as ${
+          loop.batchSize / loop.microBatch
+        } x ${loop.microBatch}, ${loop.prep} prep, ` +
           `${loop.data.label} data, augmentation ${loop.augment ? "on" : "off"}): ${
             loop.loop_img_s.toFixed(2)
           } img/s ` +

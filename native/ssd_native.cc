@@ -25,6 +25,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "prep.h"
 #include "winograd.h"
 
 using namespace dnnl;
@@ -1583,6 +1584,99 @@ napi_value JsBlockCopy(napi_env env, napi_callback_info info) {
   });
 }
 
+// A typed array of the expected type and its length in elements, or null when `optional` and the argument is null.
+void* typedArg(napi_env env, napi_value v, napi_typedarray_type want, const char* name, size_t* len, bool optional) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (optional && (t == napi_null || t == napi_undefined)) {
+    *len = 0;
+    return nullptr;
+  }
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  napi_typedarray_type type;
+  void* data = nullptr;
+  napi_value ab;
+  size_t off;
+  if (is) napi_get_typedarray_info(env, v, &type, len, &data, &ab, &off);
+  if (!is || type != want) {
+    static const char* kinds[] = {"Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
+                                  "Int32Array", "Uint32Array", "Float32Array", "Float64Array"};
+    throw ArgError(std::string("argument ") + name + " must be a" + (want == napi_int32_array ? "n " : " ") +
+                   (want <= napi_float64_array ? kinds[want] : "typed array"));
+  }
+  return data;
+}
+
+// prepareBatch(images: Uint8Array[], geometry: Int32Array, photometric: Float64Array, outW, outH,
+//              floats: Float32Array | null, bytes: Uint8Array | null)
+// geometry holds 9 values a sample (width, height, channels, crop x, y, w, h (w = h = 0: the whole image), flip,
+// output slot), photometric 4 (brightness, contrast, saturation, hue). A sample goes to floats / bytes at
+// slot * outH * outW * 3.
+// The samples are spread over the OpenMP threads; see prep.h.
+napi_value JsPrepareBatch(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    bool isArray = false;
+    if (a.n < 7 || (napi_is_array(env, a.v[0], &isArray), !isArray)) throw ArgError("argument images must be an array");
+    uint32_t count = 0;
+    napi_get_array_length(env, a.v[0], &count);
+    size_t gLen = 0, pLen = 0, fLen = 0, bLen = 0;
+    const int32_t* geo = static_cast<int32_t*>(typedArg(env, a.v[1], napi_int32_array, "geometry", &gLen, false));
+    const double* pho = static_cast<double*>(typedArg(env, a.v[2], napi_float64_array, "photometric", &pLen, false));
+    const double ow = a.num(3, "outW"), oh = a.num(4, "outH");
+    if (!(ow >= 1 && oh >= 1 && ow == std::floor(ow) && oh == std::floor(oh) && ow * oh <= 1 << 26))
+      throw ArgError("outW and outH must be positive integers");
+    const int outW = static_cast<int>(ow), outH = static_cast<int>(oh);
+    float* floats = static_cast<float*>(typedArg(env, a.v[5], napi_float32_array, "floats", &fLen, true));
+    uint8_t* bytes = static_cast<uint8_t*>(typedArg(env, a.v[6], napi_uint8_array, "bytes", &bLen, true));
+    const size_t per = static_cast<size_t>(outW) * outH * 3;
+    if (gLen != 9ull * count || pLen != 4ull * count)
+      throw ArgError("geometry must hold 9 values and photometric 4 for each of the " + std::to_string(count) +
+                     " images");
+    if (!floats && !bytes) throw ArgError("give floats or bytes (or both) to write to");
+    const size_t slots = std::min(floats ? fLen / per : SIZE_MAX, bytes ? bLen / per : SIZE_MAX);
+    std::vector<char> taken(slots, 0);
+    std::vector<prep::Sample> samples(count);
+    std::vector<size_t> slotOf(count);
+    for (uint32_t k = 0; k < count; k++) {
+      napi_value el;
+      napi_get_element(env, a.v[0], k, &el);
+      size_t len = 0;
+      const std::string name = "images[" + std::to_string(k) + "]";
+      const uint8_t* src = static_cast<uint8_t*>(typedArg(env, el, napi_uint8_array, name.c_str(), &len, false));
+      const int32_t* g = geo + 9 * k;
+      prep::Sample& s = samples[k];
+      s = prep::Sample{src, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7] != 0,
+                       pho[4 * k], pho[4 * k + 1], pho[4 * k + 2], pho[4 * k + 3]};
+      if (s.width <= 0 || s.height <= 0 || (s.channels != 1 && s.channels != 3) ||
+          len < static_cast<size_t>(s.width) * s.height * s.channels)
+        throw ArgError(name + ": " + std::to_string(len) + " bytes do not hold a " + std::to_string(s.width) + "x" +
+                       std::to_string(s.height) + " image of " + std::to_string(s.channels) +
+                       " channels (1 or 3 are handled)");
+      if (g[8] < 0 || static_cast<size_t>(g[8]) >= slots)
+        throw ArgError(name + ": slot " + std::to_string(g[8]) + " is outside the outputs (" +
+                       std::to_string(slots) + " images of " + std::to_string(outW) + "x" +
+                       std::to_string(outH) + "x3)");
+      slotOf[k] = static_cast<size_t>(g[8]);
+      if (taken[slotOf[k]]++) throw ArgError(name + ": slot " + std::to_string(g[8]) + " is taken twice");
+    }
+    std::vector<std::string> errors(count);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t k = 0; k < static_cast<int64_t>(count); k++) {
+      try {
+        const size_t at = slotOf[k] * per;
+        prep::prepare(samples[k], outW, outH, bytes ? bytes + at : nullptr, floats ? floats + at : nullptr);
+      } catch (const std::exception& e) {
+        errors[k] = e.what();
+      }
+    }
+    for (uint32_t k = 0; k < count; k++)
+      if (!errors[k].empty()) throw ArgError("images[" + std::to_string(k) + "]: " + errors[k]);
+    return undef(env);
+  });
+}
+
 // sgemm(m, n, k, A, B, C): C = A B, row-major, for the benchmark's peak probe.
 napi_value JsSgemm(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -1866,6 +1960,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"convImpl", nullptr, JsConvImpl, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"blockCopy", nullptr, JsBlockCopy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgemm", nullptr, JsSgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"prepareBatch", nullptr, JsPrepareBatch, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, JsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnWorkspaceBytes", nullptr, JsBnWorkspaceBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setWinograd", nullptr, JsSetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},

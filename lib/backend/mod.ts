@@ -1,6 +1,7 @@
 /**
  * Backends: choosing and setting up tfjs ({@link setupBackend}), and the training kernels we add to the wasm
- * backend. The native oneDNN backend lives in ./native and is reached through `setupBackend`.
+ * backend. The native oneDNN backend lives in ./native and is reached through `setupBackend`; its addon also prepares
+ * training samples ({@link nativeBatchPreparer}).
  * @module
  */
 export {
@@ -23,3 +24,4 @@ export {
   wasmConvInputGrad,
   wasmKernelLimits,
 } from "./wasm_kernels.ts";
+export { createNativePreparer, nativeBatchPreparer } from "./native/prep.ts";

@@ -18,6 +18,7 @@ import { multiboxLoss } from "../loss/mod.ts";
 import { mergeConfig, type RunConfig, validateConfig } from "../runs/config.ts";
 import { Progress, type ProgressFields } from "../train/progress.ts";
 import { cacheBytesFromEnv, DecodedImageCache } from "../data/image_cache.ts";
+import { nativeBatchPreparer } from "../backend/mod.ts";
 import { loadRunData } from "../experiments/pipeline.ts";
 import { type TrainBatch, trainModel } from "../train/trainer.ts";
 import { median } from "./protocol.ts";
@@ -50,6 +51,8 @@ export interface LoopBench {
   warmupSteps: number;
   steps: number;
   augment: boolean;
+  /** What cropped, resized and distorted the images: "native" (lib/backend/native/prep.ts) or "sharp". */
+  prep: string;
   data: { root: string; label: string; trainImages: number };
   backend: string;
 }
@@ -113,10 +116,12 @@ export async function benchLoop(options: LoopBenchOptions): Promise<LoopBench> {
   const clock = new StepClock(say);
   // As runExperiment trains: decoded images kept between epochs (lib/data/image_cache.ts).
   const cache = new DecodedImageCache(cacheBytesFromEnv());
+  const prepare = cache.maxBytes > 0 ? nativeBatchPreparer() ?? undefined : undefined;
   // A run's first epoch decodes every file; from the second on (99 of 100 epochs) the images come from the cache.
   // The loop is measured as from the second epoch on, so the cache is filled before the clock starts.
   const warmStart = performance.now();
   const kept = await cache.warm(data.train.map((r) => r.imagePath));
+  say(`loop: sample preparation ${prepare?.name ?? "sharp"} (FACEMASK_NATIVE_PREP=0: sharp)`);
   say(
     `loop: ${kept} of ${data.train.length} training images decoded into the cache in ` +
       `${
@@ -136,6 +141,7 @@ export async function benchLoop(options: LoopBenchOptions): Promise<LoopBench> {
           rng,
           prefetch: config.data.prefetch,
           cache,
+          prepare,
         }) as AsyncIterable<TrainBatch>,
       loss: LOSS,
       match: matchBatch,
@@ -160,6 +166,7 @@ export async function benchLoop(options: LoopBenchOptions): Promise<LoopBench> {
     warmupSteps,
     steps,
     augment: config.data.augment,
+    prep: prepare?.name ?? "sharp",
     data: { root: data.provenance.root, label: data.provenance.label, trainImages: data.train.length },
     backend: tf.getBackend(),
   };

@@ -6,6 +6,12 @@
  * caller's {@link Rng} before any image is read, and samples are taken in order, so batches depend only on the
  * seed and the data, never on which decode finishes first. A sample that fails to load is skipped, recorded in
  * `skipped` (and passed to `onSkip`), and the next sample takes its place in the batch.
+ *
+ * Preparation: with a {@link BatchPreparer} and a decoded-image cache, the samples whose pixels the cache holds are
+ * cropped, resized, flipped, distorted and normalised by the preparer, a whole micro-batch at once when the batch is
+ * handed out (the native one spreads it over its threads between training steps, so it never runs beside the
+ * model); the others go through sharp as before. Both give the same floats, byte for byte (tested), so a run's
+ * inputs do not depend on which path ran.
  * @module
  */
 
@@ -14,8 +20,9 @@ import { INPUT_HEIGHT, INPUT_WIDTH } from "../types.ts";
 import type { Rng } from "../util/rng.ts";
 import { applyPhotometric, type AugmentOptions, type AugmentPlan, NO_PHOTOMETRIC, planAugment } from "./augment.ts";
 import type { DataRecord } from "./dataset.ts";
-import { loadImage, normalize } from "./image.ts";
-import type { DecodedImageCache } from "./image_cache.ts";
+import { type CropRect, loadImage, normalize } from "./image.ts";
+import type { DecodedImage, DecodedImageCache } from "./image_cache.ts";
+import type { PhotometricParams } from "./augment.ts";
 import { DataError } from "./problems.ts";
 
 /** A batch of model inputs and their targets. */
@@ -29,6 +36,30 @@ export interface Batch {
   difficult: boolean[][];
   /** Original `[height, width]` of each image. */
   sizes: [number, number][];
+}
+
+/** One sample for a {@link BatchPreparer}: decoded pixels, the augmentation to apply and the batch slot to fill. */
+export interface PrepareJob {
+  image: DecodedImage;
+  /** Pixel crop of the decoded image, or null for the whole image. */
+  crop: CropRect | null;
+  flip: boolean;
+  photometric: PhotometricParams;
+  /** Index of the sample in the batch: its floats go to `out[slot * H * W * 3 ...]`. */
+  slot: number;
+}
+
+/**
+ * Turns decoded images into model input in one call, giving exactly the floats of {@link loadImage} (crop, resize
+ * "fill", flip) then `applyPhotometric` then {@link normalize}. lib/backend/native's `nativeBatchPreparer` is one.
+ */
+export interface BatchPreparer {
+  /** Names the implementation in logs and records. */
+  readonly name: string;
+  /** Whether it can take this image (the native one takes 1 or 3 channels; sharp flattens the others). */
+  accepts(image: DecodedImage): boolean;
+  /** Writes each job's `height x width x 3` floats into its slot of `out`; throws naming the file on a bad job. */
+  prepare(jobs: readonly PrepareJob[], out: Float32Array, size: { width: number; height: number }): void;
 }
 
 /** A sample the loader could not use. */
@@ -59,6 +90,8 @@ export interface BatchOptions {
    * file again every epoch.
    */
   cache?: DecodedImageCache;
+  /** Prepares the samples the cache holds (see the module notes); without it, or without a cache, sharp does. */
+  prepare?: BatchPreparer;
 }
 
 /** The iterator {@link batches} returns; `skipped` grows as bad samples are met. */
@@ -66,12 +99,21 @@ export interface BatchIterator extends AsyncIterableIterator<Batch> {
   readonly skipped: SkippedSample[];
 }
 
-type Loaded = { record: DataRecord; plan: AugmentPlan; image: Uint8Array } | { record: DataRecord; error: unknown };
+type Loaded =
+  | { record: DataRecord; plan: AugmentPlan; image: Uint8Array }
+  | { record: DataRecord; plan: AugmentPlan; decoded: DecodedImage }
+  | { record: DataRecord; error: unknown };
 
-async function loadOne(record: DataRecord, plan: AugmentPlan, cache?: DecodedImageCache): Promise<Loaded> {
+async function loadOne(
+  record: DataRecord,
+  plan: AugmentPlan,
+  cache?: DecodedImageCache,
+  preparer?: BatchPreparer,
+): Promise<Loaded> {
   try {
-    const source = (await cache?.get(record.imagePath)) ?? record.imagePath;
-    const rgb = await loadImage(source, { crop: plan.crop ?? undefined, flip: plan.flip });
+    const decoded = await cache?.get(record.imagePath);
+    if (decoded && preparer?.accepts(decoded)) return { record, plan, decoded };
+    const rgb = await loadImage(decoded ?? record.imagePath, { crop: plan.crop ?? undefined, flip: plan.flip });
     return { record, plan, image: applyPhotometric(rgb, plan.photometric) };
   } catch (error) {
     return { record, error };
@@ -103,16 +145,27 @@ async function* run(records: DataRecord[], options: BatchOptions, skipped: Skipp
   const start = (i: number) => {
     if (i < order.length) {
       const plan = augment ? planAugment(order[i], rngs[i], augment) : identityPlan(order[i]);
-      pending[i] = loadOne(order[i], plan, options.cache);
+      pending[i] = loadOne(order[i], plan, options.cache, options.prepare);
     }
   };
   for (let i = 0; i < Math.min(window, order.length); i++) start(i);
 
   const pixels = INPUT_HEIGHT * INPUT_WIDTH * 3;
-  let current: Extract<Loaded, { image: Uint8Array }>[] = [];
+  let current: Exclude<Loaded, { error: unknown }>[] = [];
   const emit = (): Batch => {
     const images = new Float32Array(current.length * pixels);
-    current.forEach((s, k) => normalize(s.image, images.subarray(k * pixels, (k + 1) * pixels)));
+    const jobs: PrepareJob[] = [];
+    current.forEach((s, k) => {
+      if ("image" in s) normalize(s.image, images.subarray(k * pixels, (k + 1) * pixels));
+      else {jobs.push({
+          image: s.decoded,
+          crop: s.plan.crop,
+          flip: s.plan.flip,
+          photometric: s.plan.photometric,
+          slot: k,
+        });}
+    });
+    if (jobs.length > 0) options.prepare!.prepare(jobs, images, { width: INPUT_WIDTH, height: INPUT_HEIGHT });
     const batch: Batch = {
       ids: current.map((s) => s.record.id),
       images,

@@ -25,7 +25,7 @@ import {
   scanSplit,
 } from "../data/dataset.ts";
 import { type DataProblem, formatProblem } from "../data/problems.ts";
-import { setupBackend } from "../backend/mod.ts";
+import { nativeBatchPreparer, setupBackend } from "../backend/mod.ts";
 import { summarizeModel } from "../model/mod.ts";
 import { defaultDetectorFactory, type DetectorFactory } from "../inference/mod.ts";
 import { loadConfig, readRunConfig, type RunConfig } from "../runs/config.ts";
@@ -330,6 +330,9 @@ async function trainLocked(
   // The training images stay decoded between epochs: the same bytes, a third of the decoding cost.
   const cache = new DecodedImageCache(cacheBytesFromEnv());
   say(`decoded-image cache: up to ${Math.round(cache.maxBytes / 2 ** 20)} MB (FACEMASK_DECODE_CACHE_MB; 0 = off)`);
+  // Same bytes either way; the native one keeps the resize and distortion off the model's threads.
+  const prepare = cache.maxBytes > 0 ? nativeBatchPreparer() ?? undefined : undefined;
+  say(`sample preparation: ${prepare ? "native (FACEMASK_NATIVE_PREP=0: sharp)" : "sharp"}`);
   try {
     const train = await trainModel({
       model,
@@ -343,6 +346,7 @@ async function trainLocked(
           rng,
           prefetch: config.data.prefetch,
           cache,
+          prepare,
           onSkip: (s) => {
             if (!skipped.has(s.id)) say(`skipped ${s.file}: ${s.problem}`);
             skipped.add(s.id);

@@ -100,6 +100,21 @@ export interface NativeAddon {
     dstStride: number,
     dstOffset: number,
   ): void;
+  /**
+   * Training-sample preparation (native/prep.h): for each image, crop (`geometry` holds 9 values a sample: width,
+   * height, channels 1 or 3, crop x, y, w, h with w = h = 0 for the whole image, flip, output slot), resize to
+   * `outW x outH` as sharp does, flip, photometric distortion (`photometric`: brightness, contrast, saturation, hue
+   * a sample) and into `floats` (x / 255 - 0.5) and / or `bytes` at the sample's slot. Throws naming `images[k]`.
+   */
+  prepareBatch(
+    images: Uint8Array[],
+    geometry: Int32Array,
+    photometric: Float64Array,
+    outW: number,
+    outH: number,
+    floats: Float32Array | null,
+    bytes: Uint8Array | null,
+  ): void;
   /** C = A B (row-major, m x k times k x n) with oneDNN's sgemm. */
   sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void;
   /** Sets the OpenMP thread count for later calls. */
