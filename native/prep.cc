@@ -12,6 +12,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 namespace prep {
 namespace {
 
@@ -371,73 +375,165 @@ inline uint8_t jsRound(double x) {
   return static_cast<uint8_t>(x - f >= 0.5 ? f + 1 : f);
 }
 
-// Two fmod calls of augment.ts are written out: fmod(t, 6) for t in [5, 7] is t or t - 6 (exact by Sterbenz), and
-// fmod(h, 2) for h in [0, 6] is h - 2 floor(h / 2) (every step exact); libm's fmod cost more than the rest.
-__attribute__((target_clones("avx2", "default"))) void photometric(uint8_t* rgb, int64_t pixels, double brightness,
-                                                                    double contrast, double saturation, double hue) {
+namespace {
+
+// One pixel of augment.ts's HSV step. Two of its fmod calls are written out: fmod(t, 6) for t in [5, 7] is t or
+// t - 6 (exact by Sterbenz), and fmod(h, 2) for h in [0, 6] is h - 2 floor(h / 2) (every step exact); libm's fmod
+// cost more than the rest.
+inline void hsvPixel(uint8_t* q, const float* lut, double saturation, double shift) {
+  const double r = lut[q[0]];
+  const double g = lut[q[1]];
+  const double b = lut[q[2]];
+  const double v = r > g ? (r > b ? r : b) : (g > b ? g : b);
+  const double mn = r < g ? (r < b ? r : b) : (g < b ? g : b);
+  const double delta = v - mn;
+  double h = 0;
+  if (delta > 0) {
+    if (v == r) {
+      const double t = (g - b) / delta + 6;
+      h = t >= 6 ? t - 6 : t;
+    } else if (v == g) {
+      h = (b - r) / delta + 2;
+    } else {
+      h = (r - g) / delta + 4;
+    }
+  }
+  const double s0 = v == 0 ? 0 : delta / v;
+  const double s = s0 * saturation > 1 ? 1 : s0 * saturation;
+  h += shift;
+  h = h - 6 * std::floor(h / 6);
+  const double c = v * s;
+  const double x = c * (1 - std::fabs((h - 2 * std::floor(h * 0.5)) - 1));
+  const double m = v - c;
+  double rr, gg, bb;
+  switch (static_cast<int>(std::floor(h))) {
+    case 0:
+      rr = c, gg = x, bb = 0;
+      break;
+    case 1:
+      rr = x, gg = c, bb = 0;
+      break;
+    case 2:
+      rr = 0, gg = c, bb = x;
+      break;
+    case 3:
+      rr = 0, gg = x, bb = c;
+      break;
+    case 4:
+      rr = x, gg = 0, bb = c;
+      break;
+    default:
+      rr = c, gg = 0, bb = x;
+  }
+  q[0] = jsRound(rr + m);
+  q[1] = jsRound(gg + m);
+  q[2] = jsRound(bb + m);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PREP_X86 1
+__attribute__((target("avx2"))) inline __m256d avxEq(__m256d a, __m256d b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
+__attribute__((target("avx2"))) inline __m256d avxOr(__m256d a, __m256d b) { return _mm256_or_pd(a, b); }
+// jsRound on four lanes, as int32.
+__attribute__((target("avx2"))) inline __m128i avxJsRound(__m256d y) {
+  const __m256d f = _mm256_floor_pd(y);
+  const __m256d up = _mm256_and_pd(_mm256_set1_pd(1), _mm256_cmp_pd(_mm256_sub_pd(y, f), _mm256_set1_pd(0.5), _CMP_GE_OQ));
+  return _mm256_cvttpd_epi32(_mm256_add_pd(f, up));
+}
+
+// hsvPixel on four pixels at once. Every operation is the scalar one on each lane (IEEE division, floor, max, min,
+// compares; no FMA), the branches are blends, so the bytes are the same; the scalar loop finishes the last pixels.
+__attribute__((target("avx2"))) int64_t hsvAvx2(uint8_t* rgb, int64_t pixels, const float* lut, double saturation,
+                                                 double shift) {
+  const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1), two = _mm256_set1_pd(2);
+  const __m256d three = _mm256_set1_pd(3), four = _mm256_set1_pd(4), six = _mm256_set1_pd(6);
+  const __m256d half = _mm256_set1_pd(0.5), sat = _mm256_set1_pd(saturation), sh = _mm256_set1_pd(shift);
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  int64_t p = 0;
+  for (; p + 4 <= pixels; p += 4) {
+    uint8_t* q = rgb + p * 3;
+    const __m256d r = _mm256_set_pd(lut[q[9]], lut[q[6]], lut[q[3]], lut[q[0]]);
+    const __m256d g = _mm256_set_pd(lut[q[10]], lut[q[7]], lut[q[4]], lut[q[1]]);
+    const __m256d b = _mm256_set_pd(lut[q[11]], lut[q[8]], lut[q[5]], lut[q[2]]);
+    // The values are >= 0 and never NaN, so max / min give what the scalar comparisons pick.
+    const __m256d v = _mm256_max_pd(r, _mm256_max_pd(g, b));
+    const __m256d mn = _mm256_min_pd(r, _mm256_min_pd(g, b));
+    const __m256d delta = _mm256_sub_pd(v, mn);
+    const __m256d dpos = _mm256_cmp_pd(delta, zero, _CMP_GT_OQ);
+    const __m256d d = _mm256_blendv_pd(one, delta, dpos);
+    const __m256d isR = avxEq(v, r), isG = _mm256_andnot_pd(isR, avxEq(v, g));
+    __m256d hr = _mm256_add_pd(_mm256_div_pd(_mm256_sub_pd(g, b), d), six);
+    hr = _mm256_blendv_pd(hr, _mm256_sub_pd(hr, six), _mm256_cmp_pd(hr, six, _CMP_GE_OQ));
+    const __m256d hg = _mm256_add_pd(_mm256_div_pd(_mm256_sub_pd(b, r), d), two);
+    const __m256d hb = _mm256_add_pd(_mm256_div_pd(_mm256_sub_pd(r, g), d), four);
+    __m256d h = _mm256_blendv_pd(_mm256_blendv_pd(hb, hg, isG), hr, isR);
+    h = _mm256_and_pd(h, dpos);
+    const __m256d vnz = _mm256_cmp_pd(v, zero, _CMP_NEQ_OQ);
+    const __m256d s0 = _mm256_and_pd(_mm256_div_pd(delta, _mm256_blendv_pd(one, v, vnz)), vnz);
+    const __m256d ps = _mm256_mul_pd(s0, sat);
+    const __m256d s = _mm256_blendv_pd(ps, one, _mm256_cmp_pd(ps, one, _CMP_GT_OQ));
+    h = _mm256_add_pd(h, sh);
+    h = _mm256_sub_pd(h, _mm256_mul_pd(six, _mm256_floor_pd(_mm256_div_pd(h, six))));
+    const __m256d c = _mm256_mul_pd(v, s);
+    const __m256d h2 = _mm256_sub_pd(h, _mm256_mul_pd(two, _mm256_floor_pd(_mm256_mul_pd(h, half))));
+    const __m256d x = _mm256_mul_pd(c, _mm256_sub_pd(one, _mm256_andnot_pd(sign, _mm256_sub_pd(h2, one))));
+    const __m256d m = _mm256_sub_pd(v, c);
+    const __m256d sec = _mm256_floor_pd(h);
+    const __m256d e0 = avxEq(sec, zero), e1 = avxEq(sec, one), e2 = avxEq(sec, two), e3 = avxEq(sec, three), e4 = avxEq(sec, four);
+    // Sector 5 (and 6) is the default: (c, 0, x).
+    __m256d rr = _mm256_blendv_pd(c, x, avxOr(e1, e4));
+    rr = _mm256_blendv_pd(rr, zero, avxOr(e2, e3));
+    __m256d gg = _mm256_blendv_pd(zero, x, avxOr(e0, e3));
+    gg = _mm256_blendv_pd(gg, c, avxOr(e1, e2));
+    __m256d bb = _mm256_blendv_pd(x, zero, avxOr(e0, e1));
+    bb = _mm256_blendv_pd(bb, c, avxOr(e3, e4));
+    alignas(16) int32_t R[4], G[4], B[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(R), avxJsRound(_mm256_add_pd(rr, m)));
+    _mm_store_si128(reinterpret_cast<__m128i*>(G), avxJsRound(_mm256_add_pd(gg, m)));
+    _mm_store_si128(reinterpret_cast<__m128i*>(B), avxJsRound(_mm256_add_pd(bb, m)));
+    for (int k = 0; k < 4; k++) {
+      q[3 * k] = static_cast<uint8_t>(R[k]);
+      q[3 * k + 1] = static_cast<uint8_t>(G[k]);
+      q[3 * k + 2] = static_cast<uint8_t>(B[k]);
+    }
+  }
+  return p;
+}
+#endif
+
+bool& vectorWanted() {
+  static bool on = true;
+  return on;
+}
+
+}  // namespace
+
+bool setVector(bool on) {
+  const bool before = vectorWanted();
+  vectorWanted() = on;
+  return before;
+}
+
+void photometric(uint8_t* rgb, int64_t pixels, double brightness, double contrast, double saturation, double hue) {
   const bool linear = brightness != 0 || contrast != 1;
   const bool hsv = saturation != 1 || hue != 0;
   if (!linear && !hsv) return;
   // As in augment.ts, a Float32Array table: each entry rounded to float once.
   float lut[256];
   for (int v = 0; v < 256; v++) lut[v] = static_cast<float>(std::min(255.0, std::max(0.0, (v + brightness) * contrast)));
-  const int64_t n = pixels * 3;
   if (!hsv) {
     uint8_t table[256];
     for (int v = 0; v < 256; v++) table[v] = jsRound(lut[v]);
-    for (int64_t i = 0; i < n; i++) rgb[i] = table[rgb[i]];
+    for (int64_t i = 0; i < pixels * 3; i++) rgb[i] = table[rgb[i]];
     return;
   }
   const double shift = hue / 60;
-  for (int64_t i = 0; i < n; i += 3) {
-    const double r = lut[rgb[i]];
-    const double g = lut[rgb[i + 1]];
-    const double b = lut[rgb[i + 2]];
-    const double v = r > g ? (r > b ? r : b) : (g > b ? g : b);
-    const double mn = r < g ? (r < b ? r : b) : (g < b ? g : b);
-    const double delta = v - mn;
-    double h = 0;
-    if (delta > 0) {
-      if (v == r) {
-        const double t = (g - b) / delta + 6;
-        h = t >= 6 ? t - 6 : t;
-      } else if (v == g) {
-        h = (b - r) / delta + 2;
-      } else {
-        h = (r - g) / delta + 4;
-      }
-    }
-    const double s0 = v == 0 ? 0 : delta / v;
-    const double s = s0 * saturation > 1 ? 1 : s0 * saturation;
-    h += shift;
-    h = h - 6 * std::floor(h / 6);
-    const double c = v * s;
-    const double x = c * (1 - std::fabs((h - 2 * std::floor(h * 0.5)) - 1));
-    const double m = v - c;
-    double rr, gg, bb;
-    switch (static_cast<int>(std::floor(h))) {
-      case 0:
-        rr = c, gg = x, bb = 0;
-        break;
-      case 1:
-        rr = x, gg = c, bb = 0;
-        break;
-      case 2:
-        rr = 0, gg = c, bb = x;
-        break;
-      case 3:
-        rr = 0, gg = x, bb = c;
-        break;
-      case 4:
-        rr = x, gg = 0, bb = c;
-        break;
-      default:
-        rr = c, gg = 0, bb = x;
-    }
-    rgb[i] = jsRound(rr + m);
-    rgb[i + 1] = jsRound(gg + m);
-    rgb[i + 2] = jsRound(bb + m);
-  }
+  int64_t done = 0;
+#ifdef PREP_X86
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2 && vectorWanted()) done = hsvAvx2(rgb, pixels, lut, saturation, shift);
+#endif
+  for (int64_t p = done; p < pixels; p++) hsvPixel(rgb + p * 3, lut, saturation, shift);
 }
 
 void prepare(const Sample& s, int outW, int outH, uint8_t* bytes, float* floats) {

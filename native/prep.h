@@ -25,6 +25,10 @@ void resizeFill(const uint8_t* src, int width, int height, int stride, int bands
 // lib/data/augment.ts applyPhotometric on `pixels` RGB pixels, in place, with the same double arithmetic.
 void photometric(uint8_t* rgb, int64_t pixels, double brightness, double contrast, double saturation, double hue);
 
+// Whether the photometric step may use its AVX2 form where the CPU has AVX2 (default on; the same bytes, tests
+// compare the two). Returns the previous setting.
+bool setVector(bool on);
+
 // Prepares one sample into outW x outH x 3 bytes (`bytes`, when not null) and floats x / 255 - 0.5 (`floats`,
 // when not null). Throws std::invalid_argument naming the problem when the crop or sizes do not fit.
 void prepare(const Sample& s, int outW, int outH, uint8_t* bytes, float* floats);

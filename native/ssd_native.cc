@@ -1677,6 +1677,16 @@ napi_value JsPrepareBatch(napi_env env, napi_callback_info info) {
   });
 }
 
+// setPrepVector(on) -> previous: whether prepareBatch's photometric step may use its AVX2 form (tests compare both).
+napi_value JsSetPrepVector(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Args a(env, info);
+    napi_value r;
+    napi_get_boolean(env, prep::setVector(a.flag(0, "on")), &r);
+    return r;
+  });
+}
+
 // sgemm(m, n, k, A, B, C): C = A B, row-major, for the benchmark's peak probe.
 napi_value JsSgemm(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -1961,6 +1971,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"blockCopy", nullptr, JsBlockCopy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgemm", nullptr, JsSgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"prepareBatch", nullptr, JsPrepareBatch, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setPrepVector", nullptr, JsSetPrepVector, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, JsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnWorkspaceBytes", nullptr, JsBnWorkspaceBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setWinograd", nullptr, JsSetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},

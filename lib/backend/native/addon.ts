@@ -115,6 +115,11 @@ export interface NativeAddon {
     floats: Float32Array | null,
     bytes: Uint8Array | null,
   ): void;
+  /**
+   * Whether {@link prepareBatch}'s photometric step may use its AVX2 form where the CPU has it (default on; the
+   * bytes are the same, and tests compare the two); returns the previous setting.
+   */
+  setPrepVector(on: boolean): boolean;
   /** C = A B (row-major, m x k times k x n) with oneDNN's sgemm. */
   sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void;
   /** Sets the OpenMP thread count for later calls. */

@@ -112,7 +112,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "native prep: grey images, seeded augmentation plans and every photometric part as sharp + applyPhotometric",
+  name: "native prep: grey images, seeded plans, every photometric part (AVX2 and scalar) as sharp + applyPhotometric",
   ignore,
   async fn() {
     const rng = new Rng(3);
@@ -129,7 +129,16 @@ Deno.test({
     for (const [k, p] of PHOTOMETRIC.entries()) {
       jobs.push({ image: noise(200, 150, k % 2 === 0 ? 1 : 3, 300 + k), crop: null, flip: false, photometric: p });
     }
-    await assertSameAsSharp(jobs, "plans");
+    // The photometric step's AVX2 form (where the CPU has it) and its scalar form, each against sharp's path.
+    const addon = loadAddon();
+    const before = addon.setPrepVector(true);
+    try {
+      await assertSameAsSharp(jobs, "plans, vector photometric");
+      addon.setPrepVector(false);
+      await assertSameAsSharp(jobs, "plans, scalar photometric");
+    } finally {
+      addon.setPrepVector(before);
+    }
   },
 });
 
