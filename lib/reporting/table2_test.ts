@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { parseCsv } from "../util/csv.ts";
 import {
   isTableRun,
   plainCsv,
@@ -78,4 +79,22 @@ Deno.test("table2ChartSpec: a bar per reading and branches, the paper as ticks",
   };
   assert.deepEqual(spec.layer[0].data.values.map((v) => [v.series, v.map]), [["ours, carry", 60], ["ours, own", 10]]);
   assert.deepEqual(spec.layer[2].data.values.map((v) => v.map), [62.35, 67.12, 70.93, 72.79]);
+});
+
+Deno.test("README's Table 2 status rows are the committed results/ablation/table2.csv, row for row", async () => {
+  const repo = new URL("../../", import.meta.url).pathname;
+  const [header, ...records] = parseCsv(await Deno.readTextFile(`${repo}results/ablation/table2.csv`), {
+    source: "table2.csv",
+  }).map((r) => r.cells);
+  const readme = await Deno.readTextFile(`${repo}README.md`);
+  // | reading | branches | val mAP | face_mask | face | aizoo-val1497 mAP |
+  const rows = [
+    ...readme.matchAll(/^\| (carry|own) +\| +(\d) \| +([\d.]+) \| +([\d.]+) \| +([\d.]+) \| +([\d.]*) \|$/gm),
+  ]
+    .map((m) => m.slice(1).join(","));
+  const cols = ["reading", "branches", "map", "ap_face_mask", "ap_face", "map_val1497"].map((c) => header.indexOf(c));
+  assert.ok(cols.every((c) => c >= 0), `table2.csv header: ${header.join(",")}`);
+  const want = records.map((r) => cols.map((c) => r[c]).join(","));
+  assert.ok(want.length > 0, "table2.csv has finished rows");
+  assert.deepEqual(rows, want);
 });
