@@ -130,22 +130,42 @@ __attribute__((target_clones("avx2", "default"))) void reduceRow(const uint8_t* 
   }
 }
 
+// What vips_reduceh / vips_reducev (kernel lanczos3, gap 2) do along one axis of `in` pixels shrunk by `shrink`:
+// the output size, the integer box pre-shrink, then (when a residual factor is left) its masks, their taps, the
+// pixels copied beyond the edge and the first sub-pixel position.
+struct ReducePlan {
+  int out = 0, intShrink = 1, n = 0, edge = 0;
+  double residual = 1, start = 0;
+  std::vector<int> masks;
+};
+
+ReducePlan planReduce(int in, double shrink) {
+  ReducePlan p;
+  p.out = roundUint(in / shrink);
+  double extra = p.out * shrink - in;
+  p.residual = shrink;
+  p.intShrink = std::max(1, static_cast<int>(std::floor(in / static_cast<double>(p.out) / kGap)));
+  if (p.intShrink > 1) {
+    extra /= p.intShrink;
+    p.residual /= p.intShrink;
+  }
+  if (p.residual == 1.0) return p;
+  p.n = 2 * static_cast<int>(std::rint(3 * p.residual)) + 1;
+  const double offset = (1 + extra) / 2.0 - 1;
+  p.masks = reduceMasks(p.n, p.residual);
+  p.edge = static_cast<int>(std::ceil(p.n / 2.0)) - 1;
+  p.start = 0.5 * p.residual - 0.5 - offset;
+  return p;
+}
+
 // vips_reducev(vshrink, kernel lanczos3, gap 2).
 Img reducev(Img img, double vshrink) {
-  const int outH = roundUint(img.height / vshrink);
-  double extra = outH * vshrink - img.height;
-  double residual = vshrink;
-  const int intShrink = std::max(1, static_cast<int>(std::floor(img.height / static_cast<double>(outH) / kGap)));
-  if (intShrink > 1) {
-    img = shrinkv(img, intShrink);
-    extra /= intShrink;
-    residual /= intShrink;
-  }
-  if (residual == 1.0) return img;
-  const int n = 2 * static_cast<int>(std::rint(3 * residual)) + 1;
-  const double offset = (1 + extra) / 2.0 - 1;
-  const std::vector<int> masks = reduceMasks(n, residual);
-  const int top = static_cast<int>(std::ceil(n / 2.0)) - 1;
+  const ReducePlan p = planReduce(img.height, vshrink);
+  if (p.intShrink > 1) img = shrinkv(img, p.intShrink);
+  if (p.residual == 1.0) return img;
+  const int outH = p.out, n = p.n, top = p.edge;
+  const double residual = p.residual;
+  const std::vector<int>& masks = p.masks;
   const int ne = img.width * img.bands;
   Img o;
   o.width = img.width;
@@ -154,7 +174,7 @@ Img reducev(Img img, double vshrink) {
   o.data.resize(static_cast<size_t>(outH) * ne);
   std::vector<const uint8_t*> rows(n);
   std::vector<int32_t> acc(ne);
-  double Y = 0.5 * residual - 0.5 - offset;
+  double Y = p.start;
   for (int y = 0; y < outH; y++) {
     const int py = static_cast<int>(Y);
     const int* mask = &masks[phase(Y) * n];
@@ -200,25 +220,17 @@ __attribute__((target_clones("avx2", "default"))) void reduceRowH(const uint8_t*
 
 // vips_reduceh(hshrink, kernel lanczos3, gap 2).
 Img reduceh(Img img, double hshrink) {
-  const int outW = roundUint(img.width / hshrink);
-  double extra = outW * hshrink - img.width;
-  double residual = hshrink;
-  const int intShrink = std::max(1, static_cast<int>(std::floor(img.width / static_cast<double>(outW) / kGap)));
-  if (intShrink > 1) {
-    img = shrinkh(img, intShrink);
-    extra /= intShrink;
-    residual /= intShrink;
-  }
-  if (residual == 1.0) return img;
-  const int n = 2 * static_cast<int>(std::rint(3 * residual)) + 1;
-  const double offset = (1 + extra) / 2.0 - 1;
-  const std::vector<int> masks = reduceMasks(n, residual);
-  const int left = static_cast<int>(std::ceil(n / 2.0)) - 1;
+  const ReducePlan p = planReduce(img.width, hshrink);
+  if (p.intShrink > 1) img = shrinkh(img, p.intShrink);
+  if (p.residual == 1.0) return img;
+  const int outW = p.out, n = p.n, left = p.edge;
+  const double residual = p.residual;
+  const std::vector<int>& masks = p.masks;
   const int B = img.bands;
   // Column positions and masks are the same for every row.
   std::vector<int> cols(static_cast<size_t>(outW) * n);
   std::vector<const int*> phases(outW);
-  double X = 0.5 * residual - 0.5 - offset;
+  double X = p.start;
   for (int x = 0; x < outW; x++) {
     const int ix = static_cast<int>(X);
     phases[x] = &masks[phase(X) * n];
