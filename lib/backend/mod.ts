@@ -25,3 +25,4 @@ export {
   wasmKernelLimits,
 } from "./wasm_kernels.ts";
 export { createNativePreparer, nativeBatchPreparer } from "./native/prep.ts";
+export { createNativeSgdKernel, nativeSgdKernel } from "./native/sgd.ts";

@@ -20,7 +20,7 @@ import type { RunConfig } from "../runs/config.ts";
 import { writeWeights } from "../runs/files.ts";
 import { EpochLog, type EpochLogRow } from "../runs/train_log.ts";
 import { Progress } from "./progress.ts";
-import { SgdOptimizer } from "./optimizer.ts";
+import { type SgdKernel, SgdOptimizer } from "./optimizer.ts";
 import { learningRate } from "./schedule.ts";
 
 /** One micro-batch as the trainer consumes it (lib/data's Batch has these fields). */
@@ -78,6 +78,8 @@ export interface TrainerParts {
   validate?: (epoch: number) => Promise<ValidationOutcome>;
   /** Saved with the weights so the network can be rebuilt (trunk, branches, width...). */
   modelMetadata?: Record<string, unknown>;
+  /** Each weight's SGD update in one call where it can (lib/backend/native's `nativeSgdKernel`); same weights. */
+  sgdKernel?: SgdKernel | null;
 }
 
 /** Options of {@link trainModel}. */
@@ -251,9 +253,8 @@ class GradientSum {
     if (!this.acc) return null;
     const grads = this.acc;
     const n = this.count;
-    const scaled = tf.tidy(() => grads.map((g) => g.div(n)));
-    optimizer.applyGradients(scaled, lr);
-    tf.dispose([...grads, ...scaled]);
+    optimizer.applyGradients(grads, lr, n);
+    tf.dispose(grads);
     const mean = this.loss / n;
     this.acc = null;
     this.count = 0;
@@ -388,7 +389,7 @@ export async function trainModel(parts: TrainerParts, options: TrainOptions): Pr
     config,
     parts,
     vars,
-    optimizer: new SgdOptimizer(vars, t),
+    optimizer: new SgdOptimizer(vars, { ...t, kernel: parts.sgdKernel }),
     perEpoch: stepsPerEpoch(config, parts.numTrain),
     microPerStep: t.batchSize / t.microBatch,
     numPriors: parts.priors.length / 4,
