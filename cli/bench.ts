@@ -355,7 +355,7 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
       io.log(
         `loop (${loop.backend}, ${loop.batchSize} as ${
           loop.batchSize / loop.microBatch
-        } x ${loop.microBatch}, ${loop.prep} prep, ${loop.sgd} SGD, ` +
+        } x ${loop.microBatch}, ${loop.prep} prep, ` +
           `${loop.data.label} data, augmentation ${loop.augment ? "on" : "off"}): ${
             loop.loop_img_s.toFixed(2)
           } img/s ` +

@@ -7,7 +7,6 @@
  * - class ids: 0 = background, 1 = face_mask, 2 = face.
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
 
 /**
  * A box as four numbers; corner form `[x1, y1, x2, y2]` unless a name says otherwise.
@@ -130,22 +129,3 @@ export interface Detection {
   label: number;
   score: number;
 }
-
-/** What an {@link SgdKernel} needs besides the weight, its buffer and its gradient. */
-export interface SgdKernelParams {
-  /** The gradient is `g / scale` (the mean over micro-batches of a summed gradient). */
-  scale: number;
-  lr: number;
-  momentum: number;
-  nesterov: boolean;
-  /** Whether this weight decays, and by how much. */
-  decay: boolean;
-  weightDecay: number;
-}
-
-/**
- * One weight's whole SGD update in place, giving bit for bit what the tfjs form of lib/train/optimizer.ts's
- * `SgdOptimizer.applyGradients` gives (lib/backend/native's `nativeSgdKernel` is one); returns false when it cannot
- * take this weight, and the tfjs form runs instead.
- */
-export type SgdKernel = (w: tf.Variable, buffer: tf.Variable, g: tf.Tensor, params: SgdKernelParams) => boolean;

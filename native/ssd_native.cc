@@ -1677,35 +1677,6 @@ napi_value JsPrepareBatch(napi_env env, napi_callback_info info) {
   });
 }
 
-// sgdUpdate(w, v, g, scale, lr, momentum, weightDecay, decay, nesterov): lib/train/optimizer.ts's SGD step on one
-// weight, in place on w and its momentum buffer v, with g / scale as the gradient: the float32 operations of its tfjs
-// form in the same order (the build turns FMA contraction off), so the weights come out bit for bit the same, in one
-// pass instead of five or six tfjs kernels.
-napi_value JsSgdUpdate(napi_env env, napi_callback_info info) {
-  return guarded(env, [&] {
-    Args a(env, info);
-    size_t nw = 0, nv = 0, ng = 0;
-    float* w = a.f32n(0, "w", &nw);
-    float* v = a.f32n(1, "v", &nv);
-    const float* g = a.f32n(2, "g", &ng);
-    if (nv != nw || ng != nw) throw ArgError("sgdUpdate: w, v and g must have the same length");
-    const float scale = static_cast<float>(a.num(3, "scale")), lr = static_cast<float>(a.num(4, "lr"));
-    const float m = static_cast<float>(a.num(5, "momentum")), wd = static_cast<float>(a.num(6, "weightDecay"));
-    const bool decay = a.flag(7, "decay"), nesterov = a.flag(8, "nesterov");
-    const int64_t n = static_cast<int64_t>(nw);
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-    for (int64_t i = 0; i < n; i++) {
-      const float gm = g[i] / scale;
-      const float gd = decay ? gm + w[i] * wd : gm;
-      const float vn = v[i] * m + gd;
-      const float step = nesterov ? gd + vn * m : vn;
-      w[i] = w[i] - step * lr;
-      v[i] = vn;
-    }
-    return undef(env);
-  });
-}
-
 // setPrepVector(on) -> previous: whether prepareBatch's photometric step may use its AVX2 form (tests compare both).
 napi_value JsSetPrepVector(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -2001,7 +1972,6 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sgemm", nullptr, JsSgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"prepareBatch", nullptr, JsPrepareBatch, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setPrepVector", nullptr, JsSetPrepVector, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"sgdUpdate", nullptr, JsSgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, JsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnWorkspaceBytes", nullptr, JsBnWorkspaceBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setWinograd", nullptr, JsSetWinograd, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -25,4 +25,3 @@ export {
   wasmKernelLimits,
 } from "./wasm_kernels.ts";
 export { createNativePreparer, nativeBatchPreparer } from "./native/prep.ts";
-export { createNativeSgdKernel, nativeSgdKernel } from "./native/sgd.ts";

@@ -18,7 +18,7 @@ import { multiboxLoss } from "../loss/mod.ts";
 import { mergeConfig, type RunConfig, validateConfig } from "../runs/config.ts";
 import { Progress, type ProgressFields } from "../train/progress.ts";
 import { cacheBytesFromEnv, DecodedImageCache } from "../data/image_cache.ts";
-import { nativeBatchPreparer, nativeSgdKernel } from "../backend/mod.ts";
+import { nativeBatchPreparer } from "../backend/mod.ts";
 import { loadRunData } from "../experiments/pipeline.ts";
 import { type TrainBatch, trainModel } from "../train/trainer.ts";
 import { median } from "./protocol.ts";
@@ -53,8 +53,6 @@ export interface LoopBench {
   augment: boolean;
   /** What cropped, resized and distorted the images: "native" (lib/backend/native/prep.ts) or "sharp". */
   prep: string;
-  /** What ran the SGD update: "native" (one addon call a weight, lib/backend/native/sgd.ts) or "tfjs". */
-  sgd: string;
   data: { root: string; label: string; trainImages: number };
   backend: string;
 }
@@ -119,15 +117,11 @@ export async function benchLoop(options: LoopBenchOptions): Promise<LoopBench> {
   // As runExperiment trains: decoded images kept between epochs (lib/data/image_cache.ts).
   const cache = new DecodedImageCache(cacheBytesFromEnv());
   const prepare = cache.maxBytes > 0 ? nativeBatchPreparer() ?? undefined : undefined;
-  const sgdKernel = nativeSgdKernel();
   // A run's first epoch decodes every file; from the second on (99 of 100 epochs) the images come from the cache.
   // The loop is measured as from the second epoch on, so the cache is filled before the clock starts.
   const warmStart = performance.now();
   const kept = await cache.warm(data.train.map((r) => r.imagePath));
-  say(
-    `loop: sample preparation ${prepare?.name ?? "sharp"} (FACEMASK_NATIVE_PREP=0: sharp), SGD update ` +
-      `${sgdKernel ? "native" : "tfjs"} (SSD_NATIVE_SGD=0: tfjs)`,
-  );
+  say(`loop: sample preparation ${prepare?.name ?? "sharp"} (FACEMASK_NATIVE_PREP=0: sharp)`);
   say(
     `loop: ${kept} of ${data.train.length} training images decoded into the cache in ` +
       `${
@@ -151,7 +145,6 @@ export async function benchLoop(options: LoopBenchOptions): Promise<LoopBench> {
         }) as AsyncIterable<TrainBatch>,
       loss: LOSS,
       match: matchBatch,
-      sgdKernel,
     }, { config, runDir, progress: clock });
   } finally {
     model.dispose();
@@ -174,7 +167,6 @@ export async function benchLoop(options: LoopBenchOptions): Promise<LoopBench> {
     steps,
     augment: config.data.augment,
     prep: prepare?.name ?? "sharp",
-    sgd: sgdKernel ? "native" : "tfjs",
     data: { root: data.provenance.root, label: data.provenance.label, trainImages: data.train.length },
     backend: tf.getBackend(),
   };

@@ -25,7 +25,7 @@ import {
   scanSplit,
 } from "../data/dataset.ts";
 import { type DataProblem, formatProblem } from "../data/problems.ts";
-import { nativeBatchPreparer, nativeSgdKernel, setupBackend } from "../backend/mod.ts";
+import { nativeBatchPreparer, setupBackend } from "../backend/mod.ts";
 import { summarizeModel } from "../model/mod.ts";
 import { defaultDetectorFactory, type DetectorFactory } from "../inference/mod.ts";
 import { loadConfig, readRunConfig, type RunConfig } from "../runs/config.ts";
@@ -332,11 +332,7 @@ async function trainLocked(
   say(`decoded-image cache: up to ${Math.round(cache.maxBytes / 2 ** 20)} MB (FACEMASK_DECODE_CACHE_MB; 0 = off)`);
   // Same bytes either way; the native one keeps the resize and distortion off the model's threads.
   const prepare = cache.maxBytes > 0 ? nativeBatchPreparer() ?? undefined : undefined;
-  const sgdKernel = nativeSgdKernel();
-  say(
-    `sample preparation: ${prepare ? "native (FACEMASK_NATIVE_PREP=0: sharp)" : "sharp"}; SGD update: ` +
-      `${sgdKernel ? "native (SSD_NATIVE_SGD=0: tfjs)" : "tfjs"}`,
-  );
+  say(`sample preparation: ${prepare ? "native (FACEMASK_NATIVE_PREP=0: sharp)" : "sharp"}`);
   try {
     const train = await trainModel({
       model,
@@ -358,7 +354,6 @@ async function trainLocked(
         }) as AsyncIterable<TrainBatch>,
       loss: LOSS,
       match: matchBatch,
-      sgdKernel,
       validate: async () => {
         const e = await evaluateModel(model, data.val, evalOptions);
         return { map: e.result.map, ap: Object.fromEntries(OBJECT_CLASSES.map((c) => [c, e.result.voc[c].ap])) };

@@ -8,9 +8,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { SgdKernel } from "../types.ts";
-
-export type { SgdKernel, SgdKernelParams } from "../types.ts";
 
 /** Settings of {@link SgdOptimizer}. */
 export interface SgdOptions {
@@ -19,8 +16,6 @@ export interface SgdOptions {
   weightDecay: number;
   /** `kernels`: only weights of rank >= 2 (conv and dense kernels) decay; `all`: biases and BN parameters too. */
   weightDecayOn: "kernels" | "all";
-  /** Runs each weight's update in one call where it can (the same weights; fewer tfjs kernels). */
-  kernel?: SgdKernel | null;
 }
 
 /** The optimizer's state as plain numbers (what a checkpoint stores). */
@@ -64,27 +59,20 @@ export class SgdOptimizer {
     return this.#decays[i];
   }
 
-  /**
-   * Applies one step with learning rate `lr`; `grads[i] / scale` is the gradient of weight `i` (`scale` is 1 by
-   * default; the trainer passes its micro-batch count with their summed gradients). The gradients are not disposed.
-   */
-  applyGradients(grads: tf.Tensor[], lr: number, scale = 1): void {
+  /** Applies one step with learning rate `lr`; `grads[i]` is the gradient of weight `i` (not disposed here). */
+  applyGradients(grads: tf.Tensor[], lr: number): void {
     if (grads.length !== this.#vars.length) {
       throw new Error(`SgdOptimizer: got ${grads.length} gradients for ${this.#vars.length} weights`);
     }
     if (!(lr >= 0 && Number.isFinite(lr))) {
       throw new Error(`SgdOptimizer: learning rate must be finite and >= 0: ${lr}`);
     }
-    if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`SgdOptimizer: scale must be finite and > 0: ${scale}`);
-    const { momentum, nesterov, weightDecay, kernel } = this.#options;
+    const { momentum, nesterov, weightDecay } = this.#options;
     tf.tidy(() => {
       this.#vars.forEach((w, i) => {
-        if (!grads[i]) throw new Error(`SgdOptimizer: no gradient for weight ${w.name}`);
-        const decay = this.#decays[i];
-        if (kernel?.(w, this.#buffers[i], grads[i], { scale, lr, momentum, nesterov, decay, weightDecay })) return;
-        // Dividing by 1 changes nothing, so a scale of 1 skips the division.
-        const g0 = scale === 1 ? grads[i] : grads[i].div(scale);
-        const g = decay ? g0.add(w.mul(weightDecay)) : g0;
+        const g0 = grads[i];
+        if (!g0) throw new Error(`SgdOptimizer: no gradient for weight ${w.name}`);
+        const g = this.#decays[i] ? g0.add(w.mul(weightDecay)) : g0;
         const v = this.#buffers[i];
         const vNew = v.mul(momentum).add(g);
         v.assign(vNew);

@@ -20,7 +20,7 @@ import type { RunConfig } from "../runs/config.ts";
 import { writeWeights } from "../runs/files.ts";
 import { EpochLog, type EpochLogRow } from "../runs/train_log.ts";
 import { Progress } from "./progress.ts";
-import { type SgdKernel, SgdOptimizer } from "./optimizer.ts";
+import { SgdOptimizer } from "./optimizer.ts";
 import { learningRate } from "./schedule.ts";
 
 /** One micro-batch as the trainer consumes it (lib/data's Batch has these fields). */
@@ -78,8 +78,6 @@ export interface TrainerParts {
   validate?: (epoch: number) => Promise<ValidationOutcome>;
   /** Saved with the weights so the network can be rebuilt (trunk, branches, width...). */
   modelMetadata?: Record<string, unknown>;
-  /** Each weight's SGD update in one call where it can (lib/backend/native's `nativeSgdKernel`); same weights. */
-  sgdKernel?: SgdKernel | null;
 }
 
 /** Options of {@link trainModel}. */
@@ -253,8 +251,9 @@ class GradientSum {
     if (!this.acc) return null;
     const grads = this.acc;
     const n = this.count;
-    optimizer.applyGradients(grads, lr, n);
-    tf.dispose(grads);
+    const scaled = tf.tidy(() => grads.map((g) => g.div(n)));
+    optimizer.applyGradients(scaled, lr);
+    tf.dispose([...grads, ...scaled]);
     const mean = this.loss / n;
     this.acc = null;
     this.count = 0;
@@ -389,7 +388,7 @@ export async function trainModel(parts: TrainerParts, options: TrainOptions): Pr
     config,
     parts,
     vars,
-    optimizer: new SgdOptimizer(vars, { ...t, kernel: parts.sgdKernel }),
+    optimizer: new SgdOptimizer(vars, t),
     perEpoch: stepsPerEpoch(config, parts.numTrain),
     microPerStep: t.batchSize / t.microBatch,
     numPriors: parts.priors.length / 4,

@@ -120,22 +120,6 @@ export interface NativeAddon {
    * bytes are the same, and tests compare the two); returns the previous setting.
    */
   setPrepVector(on: boolean): boolean;
-  /**
-   * One weight's SGD step in place (lib/train/optimizer.ts's rule, the same float32 operations in the same order):
-   * with g / scale as the gradient, `g' = g + wd * w` when `decay`, `v = m * v + g'`, `w -= lr * (nesterov ? g' + m *
-   * v : v)`. Every array views caller memory; all three have one length.
-   */
-  sgdUpdate(
-    w: Float32Array,
-    v: Float32Array,
-    g: Float32Array,
-    scale: number,
-    lr: number,
-    momentum: number,
-    weightDecay: number,
-    decay: boolean,
-    nesterov: boolean,
-  ): void;
   /** C = A B (row-major, m x k times k x n) with oneDNN's sgemm. */
   sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void;
   /** Sets the OpenMP thread count for later calls. */
