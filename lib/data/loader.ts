@@ -18,11 +18,17 @@
 import type { Box } from "../types.ts";
 import { INPUT_HEIGHT, INPUT_WIDTH } from "../types.ts";
 import type { Rng } from "../util/rng.ts";
-import { applyPhotometric, type AugmentOptions, type AugmentPlan, NO_PHOTOMETRIC, planAugment } from "./augment.ts";
+import {
+  applyPhotometric,
+  type AugmentOptions,
+  type AugmentPlan,
+  NO_PHOTOMETRIC,
+  type PhotometricParams,
+  planAugment,
+} from "./augment.ts";
 import type { DataRecord } from "./dataset.ts";
 import { type CropRect, loadImage, normalize } from "./image.ts";
 import type { DecodedImage, DecodedImageCache } from "./image_cache.ts";
-import type { PhotometricParams } from "./augment.ts";
 import { DataError } from "./problems.ts";
 
 /** A batch of model inputs and their targets. */
@@ -156,14 +162,12 @@ async function* run(records: DataRecord[], options: BatchOptions, skipped: Skipp
     const images = new Float32Array(current.length * pixels);
     const jobs: PrepareJob[] = [];
     current.forEach((s, k) => {
-      if ("image" in s) normalize(s.image, images.subarray(k * pixels, (k + 1) * pixels));
-      else {jobs.push({
-          image: s.decoded,
-          crop: s.plan.crop,
-          flip: s.plan.flip,
-          photometric: s.plan.photometric,
-          slot: k,
-        });}
+      if ("image" in s) {
+        normalize(s.image, images.subarray(k * pixels, (k + 1) * pixels));
+        return;
+      }
+      const { crop, flip, photometric } = s.plan;
+      jobs.push({ image: s.decoded, crop, flip, photometric, slot: k });
     });
     if (jobs.length > 0) options.prepare!.prepare(jobs, images, { width: INPUT_WIDTH, height: INPUT_HEIGHT });
     const batch: Batch = {

@@ -3,7 +3,8 @@ import { Rng } from "../util/rng.ts";
 import { scanSplit } from "./dataset.ts";
 import { generateDataset } from "./generate.ts";
 import { loadImage, normalize } from "./image.ts";
-import { type Batch, batches } from "./loader.ts";
+import { type Batch, batches, type BatchPreparer } from "./loader.ts";
+import { DecodedImageCache } from "./image_cache.ts";
 
 const REAL = Deno.env.get("FACEMASK_DATA");
 const PIXELS = 240 * 320 * 3;
@@ -85,4 +86,43 @@ Deno.test({
       for (const bx of b.boxes.flat()) assert.ok(bx[0] >= 0 && bx[2] <= 1 && bx[0] < bx[2] && bx[1] < bx[3]);
     }
   },
+});
+
+Deno.test("a BatchPreparer fills the slots of the cached images it takes; sharp does the rest of the batch", async () => {
+  const cache = new DecodedImageCache(2 ** 28);
+  const taken = new Set(records.filter((_, i) => i % 2 === 0).map((r) => r.imagePath));
+  const calls: number[][] = [];
+  const preparer: BatchPreparer = {
+    name: "marker",
+    accepts: (image) => taken.has(image.path),
+    prepare(jobs, out, size) {
+      calls.push(jobs.map((j) => j.slot));
+      const per = size.width * size.height * 3;
+      for (const j of jobs) out.fill(j.slot + 1, j.slot * per, (j.slot + 1) * per);
+    },
+  };
+  const opts = { batchSize: 3, shuffle: true, augment: true, rng: new Rng(4) };
+  const plain = await collect(batches(records, { ...opts, rng: new Rng(4) }));
+  const mixed = await collect(batches(records, { ...opts, cache, prepare: preparer }));
+  assert.deepEqual(mixed.map((b) => b.ids), plain.map((b) => b.ids));
+  let prepared = 0;
+  mixed.forEach((b, k) => {
+    const slots: number[] = [];
+    b.ids.forEach((id, slot) => {
+      const got = b.images.subarray(slot * PIXELS, (slot + 1) * PIXELS);
+      if (taken.has(records.find((r) => r.id === id)!.imagePath)) {
+        slots.push(slot);
+        assert.ok(got.every((v) => v === slot + 1), `batch ${k} slot ${slot} is the preparer's`);
+      } else {
+        assert.deepEqual(got, plain[k].images.subarray(slot * PIXELS, (slot + 1) * PIXELS), `batch ${k} slot ${slot}`);
+      }
+    });
+    prepared += slots.length;
+    if (slots.length > 0) assert.deepEqual(calls.shift(), slots, `batch ${k}: one call with its prepared slots`);
+  });
+  assert.equal(prepared, taken.size);
+  assert.equal(calls.length, 0);
+  // Without a cache there are no decoded pixels to hand over: sharp does everything.
+  const uncached = await collect(batches(records, { ...opts, rng: new Rng(4), prepare: preparer }));
+  uncached.forEach((b, k) => assert.deepEqual(b.images, plain[k].images));
 });
