@@ -73,9 +73,13 @@ export interface GridOptions {
   log?: (line: string) => void;
   /**
    * An evaluation-only data folder (e.g. aizoo-val1497, the paper's test split as far as it is public): every
-   * finished run is evaluated on its `val` split once, into `<run>/eval/<name>-val/`. Never used to pick weights.
+   * finished run is evaluated on its `val` split once, into `<run>/eval/<name>-val/`, as soon as the grid reaches it
+   * finished (reused, or just trained), so a grid that spans sessions fills it in as it goes. Never used to pick
+   * weights.
    */
   evalData?: string;
+  /** How a finished run is evaluated on `evalData` (tests); default: once, into `<run>/eval/` (skipped when there). */
+  evaluate?: (runDir: string, evalData: string, log: (line: string) => void) => Promise<void>;
   /**
    * `--set key.path=value` overrides, applied to every config of the grid after it is read (lib/runs/config's
    * `applyOverrides`): they are part of each run's config, so of its config.json and of the identity that decides
@@ -290,6 +294,10 @@ export async function runGrid(kind: "ablation" | "backbones", options: GridOptio
   const labels = new Set<string>();
   const started = Date.now();
   const commands: string[] = [];
+  const evaluate = options.evaluate ?? evaluateOnceOn;
+  const evaluateFinished = async (dir: string) => {
+    if (options.evalData) await evaluate(dir, options.evalData, log);
+  };
   for (const [i, rel] of configs.entries()) {
     if (!options.print) log(`[${kind} ${options.profile}] ${i + 1}/${configs.length}: ${rel}`);
     const config = applyOverrides(await loadConfig(`${REPO}/${rel}`), options.set ?? [], { source: rel });
@@ -323,6 +331,7 @@ export async function runGrid(kind: "ablation" | "backbones", options: GridOptio
       );
       labels.add((await readProvenance(found.runDir)).data.label);
       runDirs.push(found.runDir);
+      await evaluateFinished(found.runDir);
       continue;
     }
     if (found) log(`[${kind} ${options.profile}] resuming ${found.runDir} from its last checkpoint`);
@@ -332,6 +341,7 @@ export async function runGrid(kind: "ablation" | "backbones", options: GridOptio
     labels.add(outcome.provenance.data.label);
     await options.outputs.run(outcome.runDir);
     runDirs.push(outcome.runDir);
+    if (outcome.train.finished) await evaluateFinished(outcome.runDir);
   }
   if (options.print) return { runDirs, files: [], dataLabel: "", commands };
   // The paper profile owns results/<kind>/; shorter profiles write beside their own runs so a quick run never
@@ -353,8 +363,9 @@ export async function runGrid(kind: "ablation" | "backbones", options: GridOptio
   if (options.tableOnly && (kind === "ablation" ? collected : runDirs).length === 0) {
     throw new Error(`--table-only: no run folders of the ${options.profile} ${kind} grid under ${options.resultsDir}`);
   }
-  if (options.evalData) {
-    for (const dir of runDirs) await evaluateOnceOn(dir, options.evalData, log);
+  // Trained and reused runs were evaluated as the grid reached them; --table-only evaluates what it collects.
+  if (options.tableOnly) {
+    for (const dir of runDirs) await evaluateFinished(dir);
   }
   const files = await options.outputs.grid(kind, { collected, runDirs, outDir, repo: REPO });
   const dataLabel = [...labels].join("+");

@@ -132,3 +132,46 @@ Deno.test("runGrid --print: one line per config in grid order, reuse decided wit
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("runGrid with evalData: each finished run is evaluated as the grid reaches it, before the table", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "grid_eval_" });
+  try {
+    const data = `${tmp}/data`;
+    await generateDataset(data, { seed: 3, train: 4, val: 2 });
+    const results = `${tmp}/results`;
+    const configs = GRIDS.ablation.quick;
+    const checksum = (await loadRunData(await loadConfig(`${REPO}${configs[0]}`), { data })).provenance.checksum;
+    const dirs: string[] = [];
+    for (const c of configs) {
+      const config = await loadConfig(`${REPO}${c}`);
+      dirs.push(await fakeRun(results, config, `${config.name}-20261201-000000`, true, checksum));
+    }
+    const calls: string[] = [];
+    const evaluate = (
+      dir: string,
+      evalData: string,
+    ) => (calls.push(`evaluate ${dir} on ${evalData}`), Promise.resolve());
+    // The grid's progress lines go to the same list, so the order shows when each evaluation ran.
+    const log = (line: string) => {
+      const m = /^\[ablation quick\] (\d+)\/\d+: /.exec(line);
+      if (m) calls.push(`config ${m[1]}`);
+    };
+    const base = { profile: "quick", data, resultsDir: results, log, outputs: recordingOutputs(calls) };
+    await runGrid("ablation", { ...base, evalData: "/eval/aizoo-val1497", evaluate });
+    assert.deepEqual(calls, [
+      ...dirs.flatMap((d, i) => [`config ${i + 1}`, `evaluate ${d} on /eval/aizoo-val1497`]),
+      "grid ablation",
+    ]);
+    // Without evalData nothing is evaluated; --table-only evaluates what it collects.
+    calls.length = 0;
+    await runGrid("ablation", { ...base, evaluate });
+    assert.deepEqual(calls.filter((c) => !c.startsWith("config")), ["grid ablation"]);
+    calls.length = 0;
+    await runGrid("ablation", { ...base, evalData: "/e", evaluate, tableOnly: true });
+    const evaluated = calls.filter((c) => c.startsWith("evaluate"));
+    assert.deepEqual(evaluated.sort(), dirs.map((d) => `evaluate ${d} on /e`).sort());
+    assert.equal(calls.at(-1), "grid ablation");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
