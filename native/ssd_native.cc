@@ -564,6 +564,23 @@ struct ArgError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The data of `v`, a typed array of type `want` (`kind` names it in errors, e.g. "a Float32Array"), and its length in
+// elements in *len when len is not null.
+void* typedData(napi_env env, napi_value v, napi_typedarray_type want, const char* kind, const std::string& name,
+                size_t* len) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  napi_typedarray_type type;
+  size_t n = 0;
+  void* data = nullptr;
+  napi_value ab;
+  size_t off;
+  if (is) napi_get_typedarray_info(env, v, &type, &n, &data, &ab, &off);
+  if (!is || type != want) throw ArgError("argument " + name + " must be " + kind);
+  if (len) *len = n;
+  return data;
+}
+
 struct Args {
   napi_env env;
   napi_value v[32];
@@ -577,33 +594,23 @@ struct Args {
     napi_typeof(env, v[i], &t);
     return t == napi_null || t == napi_undefined;
   }
-  // A Float32Array, or nullptr when `optional` and the argument is null / undefined.
-  float* f32(size_t i, const char* name, bool optional = false) {
+  // The data of argument i, a typed array of type `want` (`kind` names it in errors), its length in elements in *len;
+  // nullptr when `optional` and the argument is null / undefined.
+  void* typed(size_t i, napi_typedarray_type want, const char* kind, const char* name, size_t* len, bool optional) {
     if (isNull(i)) {
+      if (len) *len = 0;
       if (optional) return nullptr;
       throw ArgError(std::string("argument ") + name + " is missing");
     }
-    bool is = false;
-    napi_is_typedarray(env, v[i], &is);
-    if (!is) throw ArgError(std::string("argument ") + name + " must be a Float32Array");
-    napi_typedarray_type type;
-    size_t len;
-    void* data;
-    napi_value ab;
-    size_t off;
-    napi_get_typedarray_info(env, v[i], &type, &len, &data, &ab, &off);
-    if (type != napi_float32_array) throw ArgError(std::string("argument ") + name + " must be a Float32Array");
-    return static_cast<float*>(data);
+    return typedData(env, v[i], want, kind, name, len);
+  }
+  // A Float32Array, or nullptr when `optional` and the argument is null / undefined.
+  float* f32(size_t i, const char* name, bool optional = false) {
+    return static_cast<float*>(typed(i, napi_float32_array, "a Float32Array", name, nullptr, optional));
   }
   // A Float32Array and its length in elements.
   float* f32n(size_t i, const char* name, size_t* len) {
-    float* p = f32(i, name);
-    napi_typedarray_type type;
-    void* data;
-    napi_value ab;
-    size_t off;
-    napi_get_typedarray_info(env, v[i], &type, len, &data, &ab, &off);
-    return p;
+    return static_cast<float*>(typed(i, napi_float32_array, "a Float32Array", name, len, false));
   }
   double num(size_t i, const char* name) {
     double d;
@@ -618,17 +625,10 @@ struct Args {
     return b;
   }
   ConvP conv(size_t i, const char* name) {
-    bool is = false;
-    napi_is_typedarray(env, v[i], &is);
-    napi_typedarray_type type;
+    static const char* kind = "an Int32Array of 18 conv parameters";
     size_t len = 0;
-    void* data = nullptr;
-    napi_value ab;
-    size_t off;
-    if (is) napi_get_typedarray_info(env, v[i], &type, &len, &data, &ab, &off);
-    if (!is || type != napi_int32_array || len != kConvPLen)
-      throw ArgError(std::string("argument ") + name + " must be an Int32Array of 18 conv parameters");
-    const int32_t* s = static_cast<int32_t*>(data);
+    const int32_t* s = static_cast<int32_t*>(typedData(env, v[i], napi_int32_array, kind, name, &len));
+    if (len != kConvPLen) throw ArgError(std::string("argument ") + name + " must be " + kind);
     ConvP p;
     int64_t* d = &p.N;
     for (int k = 0; k < kConvPLen; k++) d[k] = s[k];
@@ -1584,30 +1584,6 @@ napi_value JsBlockCopy(napi_env env, napi_callback_info info) {
   });
 }
 
-// A typed array of the expected type and its length in elements, or null when `optional` and the argument is null.
-void* typedArg(napi_env env, napi_value v, napi_typedarray_type want, const char* name, size_t* len, bool optional) {
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (optional && (t == napi_null || t == napi_undefined)) {
-    *len = 0;
-    return nullptr;
-  }
-  bool is = false;
-  napi_is_typedarray(env, v, &is);
-  napi_typedarray_type type;
-  void* data = nullptr;
-  napi_value ab;
-  size_t off;
-  if (is) napi_get_typedarray_info(env, v, &type, len, &data, &ab, &off);
-  if (!is || type != want) {
-    static const char* kinds[] = {"Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
-                                  "Int32Array", "Uint32Array", "Float32Array", "Float64Array"};
-    throw ArgError(std::string("argument ") + name + " must be a" + (want == napi_int32_array ? "n " : " ") +
-                   (want <= napi_float64_array ? kinds[want] : "typed array"));
-  }
-  return data;
-}
-
 // prepareBatch(images: Uint8Array[], geometry: Int32Array, photometric: Float64Array, outW, outH,
 //              floats: Float32Array | null, bytes: Uint8Array | null)
 // geometry holds 9 values a sample (width, height, channels, crop x, y, w, h (w = h = 0: the whole image), flip,
@@ -1622,14 +1598,15 @@ napi_value JsPrepareBatch(napi_env env, napi_callback_info info) {
     uint32_t count = 0;
     napi_get_array_length(env, a.v[0], &count);
     size_t gLen = 0, pLen = 0, fLen = 0, bLen = 0;
-    const int32_t* geo = static_cast<int32_t*>(typedArg(env, a.v[1], napi_int32_array, "geometry", &gLen, false));
-    const double* pho = static_cast<double*>(typedArg(env, a.v[2], napi_float64_array, "photometric", &pLen, false));
+    const int32_t* geo = static_cast<int32_t*>(a.typed(1, napi_int32_array, "an Int32Array", "geometry", &gLen, false));
+    const double* pho =
+        static_cast<double*>(a.typed(2, napi_float64_array, "a Float64Array", "photometric", &pLen, false));
     const double ow = a.num(3, "outW"), oh = a.num(4, "outH");
     if (!(ow >= 1 && oh >= 1 && ow == std::floor(ow) && oh == std::floor(oh) && ow * oh <= 1 << 26))
       throw ArgError("outW and outH must be positive integers");
     const int outW = static_cast<int>(ow), outH = static_cast<int>(oh);
-    float* floats = static_cast<float*>(typedArg(env, a.v[5], napi_float32_array, "floats", &fLen, true));
-    uint8_t* bytes = static_cast<uint8_t*>(typedArg(env, a.v[6], napi_uint8_array, "bytes", &bLen, true));
+    float* floats = static_cast<float*>(a.typed(5, napi_float32_array, "a Float32Array", "floats", &fLen, true));
+    uint8_t* bytes = static_cast<uint8_t*>(a.typed(6, napi_uint8_array, "a Uint8Array", "bytes", &bLen, true));
     const size_t per = static_cast<size_t>(outW) * outH * 3;
     if (gLen != 9ull * count || pLen != 4ull * count)
       throw ArgError("geometry must hold 9 values and photometric 4 for each of the " + std::to_string(count) +
@@ -1644,7 +1621,7 @@ napi_value JsPrepareBatch(napi_env env, napi_callback_info info) {
       napi_get_element(env, a.v[0], k, &el);
       size_t len = 0;
       const std::string name = "images[" + std::to_string(k) + "]";
-      const uint8_t* src = static_cast<uint8_t*>(typedArg(env, el, napi_uint8_array, name.c_str(), &len, false));
+      const uint8_t* src = static_cast<uint8_t*>(typedData(env, el, napi_uint8_array, "a Uint8Array", name, &len));
       const int32_t* g = geo + 9 * k;
       prep::Sample& s = samples[k];
       s = prep::Sample{src, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7] != 0,

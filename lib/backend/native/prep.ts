@@ -16,25 +16,33 @@ import { addonBuilt, loadAddon, type NativeAddon } from "./addon.ts";
 /** Values per job in the geometry array the addon reads. */
 const GEOMETRY = 9;
 
+/** The arguments `prepareBatch` (native/ssd_native.cc) reads for `jobs`: their pixels, geometry and photometric. */
+export function packJobs(
+  jobs: readonly PrepareJob[],
+): { images: Uint8Array[]; geometry: Int32Array; photometric: Float64Array } {
+  const geometry = new Int32Array(jobs.length * GEOMETRY);
+  const photometric = new Float64Array(jobs.length * 4);
+  jobs.forEach((j, k) => {
+    const c = j.crop ?? { x: 0, y: 0, w: 0, h: 0 };
+    geometry.set(
+      [j.image.width, j.image.height, j.image.channels, c.x, c.y, c.w, c.h, j.flip ? 1 : 0, j.slot],
+      k * GEOMETRY,
+    );
+    const p = j.photometric;
+    photometric.set([p.brightness, p.contrast, p.saturation, p.hue], k * 4);
+  });
+  return { images: jobs.map((j) => j.image.data), geometry, photometric };
+}
+
 /** A preparer over `addon` (see the module notes). */
 export function createNativePreparer(addon: NativeAddon): BatchPreparer {
   return {
     name: "native",
     accepts: (image: DecodedImage) => image.channels === 1 || image.channels === 3,
     prepare(jobs: readonly PrepareJob[], out: Float32Array, size: { width: number; height: number }): void {
-      const geometry = new Int32Array(jobs.length * GEOMETRY);
-      const photometric = new Float64Array(jobs.length * 4);
-      jobs.forEach((j, k) => {
-        const c = j.crop ?? { x: 0, y: 0, w: 0, h: 0 };
-        geometry.set(
-          [j.image.width, j.image.height, j.image.channels, c.x, c.y, c.w, c.h, j.flip ? 1 : 0, j.slot],
-          k * GEOMETRY,
-        );
-        const p = j.photometric;
-        photometric.set([p.brightness, p.contrast, p.saturation, p.hue], k * 4);
-      });
+      const { images, geometry, photometric } = packJobs(jobs);
       try {
-        addon.prepareBatch(jobs.map((j) => j.image.data), geometry, photometric, size.width, size.height, out, null);
+        addon.prepareBatch(images, geometry, photometric, size.width, size.height, out, null);
       } catch (e) {
         const msg = (e as Error).message;
         const k = Number(/images\[(\d+)\]/.exec(msg)?.[1] ?? NaN);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { addonBuilt, loadAddon } from "./addon.ts";
-import { createNativePreparer, nativeBatchPreparer } from "./prep.ts";
+import { createNativePreparer, nativeBatchPreparer, packJobs } from "./prep.ts";
 import { applyPhotometric, NO_PHOTOMETRIC, type PhotometricParams, planAugment } from "../../data/augment.ts";
 import { type CropRect, loadImage, normalize } from "../../data/image.ts";
 import { type DecodedImage, DecodedImageCache } from "../../data/image_cache.ts";
@@ -52,15 +52,8 @@ async function assertSameAsSharp(jobs: Omit<PrepareJob, "slot">[], what: string)
   const addon = loadAddon();
   const bytes = new Uint8Array(jobs.length * PIXELS);
   const floats = new Float32Array(jobs.length * PIXELS);
-  const geometry = new Int32Array(jobs.length * 9);
-  const photometric = new Float64Array(jobs.length * 4);
-  jobs.forEach((j, k) => {
-    const c = j.crop ?? { x: 0, y: 0, w: 0, h: 0 };
-    geometry.set([j.image.width, j.image.height, j.image.channels, c.x, c.y, c.w, c.h, j.flip ? 1 : 0, k], k * 9);
-    const p = j.photometric;
-    photometric.set([p.brightness, p.contrast, p.saturation, p.hue], k * 4);
-  });
-  addon.prepareBatch(jobs.map((j) => j.image.data), geometry, photometric, W, H, floats, bytes);
+  const { images, geometry, photometric } = packJobs(jobs.map((j, slot) => ({ ...j, slot })));
+  addon.prepareBatch(images, geometry, photometric, W, H, floats, bytes);
   for (let k = 0; k < jobs.length; k++) {
     const want = await viaSharp(jobs[k]);
     const j = jobs[k];
