@@ -11,8 +11,10 @@
  * network's convolutions, per pass and batch (lib/bench/conv_impls.ts).
  *
  * - `--peers`: then the same figures from PyTorch (bench/peers/torch_ssdv2.py: the same network and training step,
- *   via /usr/bin/python3) and ONNX Runtime (inference on our ONNX export), same protocol and threads, with the
- *   ratios ours / peer (lib/bench/peers.ts). A peer that cannot run is reported with the reason.
+ *   via /usr/bin/python3; run a second time as `pytorch+tcmalloc` with tcmalloc preloaded where it is installed,
+ *   since glibc's malloc can cost PyTorch most of its time in page faults) and ONNX Runtime (inference on our ONNX
+ *   export), same protocol and threads, with the ratios ours / peer (lib/bench/peers.ts). A peer that cannot run is
+ *   reported with the reason.
  * - `--loop`: the real training loop (loader, augmentation, trainer, batch 32 as 4 x 8) on the data it finds
  *   (`--data`, FACEMASK_DATA, ...), `--loop-warmup` steps then `--loop-repeats` windows of `--loop-steps` steps,
  *   beside the training figure above (lib/bench/loop.ts).
@@ -42,7 +44,15 @@ import {
 } from "../lib/bench/model.ts";
 import { convImplCounts, type ConvImpls, formatConvImpls } from "../lib/bench/conv_impls.ts";
 import { benchLoop, type LoopBench } from "../lib/bench/loop.ts";
-import { type PeerRun, runOrtPeer, runTorchPeer } from "../lib/bench/peers.ts";
+import {
+  findTcmalloc,
+  type PeerRun,
+  runOrtPeer,
+  runTorchPeer,
+  TCMALLOC_HINT,
+  TCMALLOC_PATHS,
+  torchPeerName,
+} from "../lib/bench/peers.ts";
 import {
   type BenchProtocol,
   checkProtocol,
@@ -259,6 +269,31 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
       });
       if (torch.reason) say(`bench: PyTorch peer unavailable: ${torch.reason}`);
       peers.push(peerRecord(torch));
+      if (torch.result) {
+        // The same script with tcmalloc, which many PyTorch CPU users preload; the ratios then show both.
+        const tcmalloc = findTcmalloc();
+        if (tcmalloc) {
+          say(`bench: PyTorch peer with ${tcmalloc} preloaded...`);
+          const tuned = await runTorchPeer({
+            threads,
+            protocol,
+            expectParams: totalParams,
+            expectPriors: detector.priors.length / 4,
+            python: v.python,
+            preload: tcmalloc,
+          });
+          if (tuned.reason) say(`bench: PyTorch peer with tcmalloc unavailable: ${tuned.reason}`);
+          peers.push(peerRecord(tuned));
+        } else {
+          peers.push(
+            peerRecord({
+              name: torchPeerName(TCMALLOC_PATHS[0]),
+              result: null,
+              reason: `not found (${TCMALLOC_HINT})`,
+            }),
+          );
+        }
+      }
       say(`bench: ONNX Runtime peer (${threads} threads)...`);
       const ortRun = await runOrtPeer({ detector, threads, protocol }).catch((e): PeerRun => ({
         name: "onnxruntime",

@@ -14,7 +14,8 @@ weight decay 5e-4 on kernels only), on random images and random matched targets 
 Timing follows lib/backend/native/model_bench.ts `timeIt`: `warmup` untimed calls, then `repeats` windows of at
 least `min_seconds / repeats` seconds each (at least one, at most `max_iters` calls) and the median window.
 
-Prints one JSON line: name, version, threads, train_img_s, infer_fps, infer_batch_img_s, params, priors and more.
+Prints one JSON line: name, version, threads, train_img_s, infer_fps, infer_batch_img_s, params, priors, the
+process's minor page faults and user / system seconds (getrusage), the LD_PRELOAD it ran with, and more.
 `--check DIR` instead loads our TF.js weights into this network and prints how far its outputs are from ours on
 our input (lib/bench/peers.ts `checkTorchNetwork` writes DIR), which shows the two networks are the same function.
 Exits with status 2 and a message on stderr when the network does not have the expected parameter or prior count.
@@ -22,6 +23,8 @@ Exits with status 2 and a message on stderr when the network does not have the e
 import argparse
 import json
 import math
+import os
+import resource
 import sys
 import time
 
@@ -315,6 +318,7 @@ def main(argv):
 
     infer_s, infer_range = time_it(lambda: infer(x1), warmup=a.warmup_infer, **timing)
     batch_s, batch_range = time_it(lambda: infer(xb), warmup=a.warmup_batch, **timing)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
         "name": "pytorch",
         "version": torch.__version__,
@@ -329,6 +333,12 @@ def main(argv):
         "batch": a.batch,
         "infer_batch": a.infer_batch,
         "windows_s": {"train": train_range, "infer": infer_range, "infer_batch": batch_range},
+        # Where the time outside the kernels went: the default glibc allocator hands large tensors back to the
+        # kernel and faults them in again on the next step, which costs seconds of system time on some machines.
+        "allocator_preload": os.environ.get("LD_PRELOAD") or None,
+        "minor_faults": usage.ru_minflt,
+        "user_s": usage.ru_utime,
+        "sys_s": usage.ru_stime,
     }))
     return 0
 

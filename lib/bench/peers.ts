@@ -4,7 +4,12 @@
  *
  * - PyTorch (bench/peers/torch_ssdv2.py, run by Debian's /usr/bin/python3 with python3-torch): the network rebuilt
  *   layer for layer in NCHW, training (multibox loss + Nesterov SGD with weight decay) and inference. The script
- *   refuses to measure when its network's weight count or prior count differs from ours.
+ *   refuses to measure when its network's weight count or prior count differs from ours. It runs twice where
+ *   tcmalloc is installed: as it comes (glibc malloc), and with tcmalloc preloaded, as PyTorch's CPU tuning guides
+ *   advise. On machines where page faults are dear, glibc hands PyTorch's large activation tensors back to the kernel
+ *   after every step and faults them in again: on the AVX-512 machine of 2026-12-07 that was 2 million faults and
+ *   16 s of system time in a 25 s run, and PyTorch trained 4x slower than with tcmalloc. Reporting only the first
+ *   would flatter us.
  * - ONNX Runtime (onnxruntime-node): inference only, on the ONNX export (lib/export/onnx.ts) of our own detector.
  *
  * A peer that cannot run here (no python, no torch, no onnxruntime) gives `result: null` and the reason, so the
@@ -63,6 +68,41 @@ export interface TorchPeerOptions {
   script?: string;
   /** Kill the script after this long; default 10 minutes. */
   timeoutMs?: number;
+  /**
+   * A malloc library to preload (LD_PRELOAD), e.g. {@link findTcmalloc}'s; the peer is then named
+   * `pytorch+<library stem>` (`pytorch+tcmalloc`).
+   */
+  preload?: string;
+}
+
+/** Where Debian and other distributions put tcmalloc (package libtcmalloc-minimal4 on Debian). */
+export const TCMALLOC_PATHS: readonly string[] = [
+  "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
+  "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4",
+  "/usr/lib64/libtcmalloc_minimal.so.4",
+  "/usr/lib/libtcmalloc_minimal.so.4",
+];
+
+/** How to install the allocator of the second PyTorch peer. */
+export const TCMALLOC_HINT = "apt-get install -y libtcmalloc-minimal4";
+
+/** The first of `paths` that is a file, or null. */
+export function findTcmalloc(paths: readonly string[] = TCMALLOC_PATHS): string | null {
+  for (const p of paths) {
+    try {
+      if (Deno.statSync(p).isFile) return p;
+    } catch {
+      // not there: try the next
+    }
+  }
+  return null;
+}
+
+/** `pytorch`, or `pytorch+tcmalloc` for a preloaded `.../libtcmalloc_minimal.so.4`. */
+export function torchPeerName(preload?: string): string {
+  if (!preload) return "pytorch";
+  const stem = preload.split("/").pop()!.replace(/^lib/, "").replace(/\.so.*$/, "").replace(/_minimal$/, "");
+  return `pytorch+${stem}`;
 }
 
 function finitePositive(v: unknown): v is number {
@@ -102,7 +142,7 @@ export function parseTorchOutput(stdout: string): PeerResult {
  * when the script refuses (weight or prior count differs from ours) or fails.
  */
 export async function runTorchPeer(options: TorchPeerOptions): Promise<PeerRun> {
-  const name = "pytorch";
+  const name = torchPeerName(options.preload);
   const python = options.python ?? DEFAULT_PYTHON;
   const script = options.script ?? TORCH_SCRIPT;
   const [h, w] = options.inputSize ?? [240, 320];
@@ -128,7 +168,7 @@ export async function runTorchPeer(options: TorchPeerOptions): Promise<PeerRun> 
       stdout: "piped",
       stderr: "piped",
       // One OpenMP pool of the asked size; the script also calls torch.set_num_threads.
-      env: { OMP_NUM_THREADS: String(options.threads) },
+      env: { OMP_NUM_THREADS: String(options.threads), ...(options.preload ? { LD_PRELOAD: options.preload } : {}) },
       signal: AbortSignal.timeout(options.timeoutMs ?? 600_000),
     }).output();
   } catch (e) {
@@ -145,7 +185,7 @@ export async function runTorchPeer(options: TorchPeerOptions): Promise<PeerRun> 
     return { name, result: null, reason: `${script} ${how}: ${tail}` };
   }
   try {
-    return { name, result: parseTorchOutput(new TextDecoder().decode(out.stdout)), reason: null };
+    return { name, result: { ...parseTorchOutput(new TextDecoder().decode(out.stdout)), name }, reason: null };
   } catch (e) {
     return { name, result: null, reason: (e as Error).message };
   }

@@ -5,10 +5,12 @@ import { randomizeNormalization } from "../export/testing.ts";
 import {
   checkTorchNetwork,
   DEFAULT_PYTHON,
+  findTcmalloc,
   parseTorchOutput,
   runOrtPeer,
   runTorchPeer,
   TORCH_SCRIPT,
+  torchPeerName,
 } from "./peers.ts";
 import { type BenchProtocol, QUICK_PROTOCOL } from "./protocol.ts";
 
@@ -58,6 +60,53 @@ Deno.test("runTorchPeer: a missing python or torch gives null and the reason, no
   }
 });
 
+Deno.test("torchPeerName / findTcmalloc: the peer is named after the preloaded allocator; the first file found", async () => {
+  assert.equal(torchPeerName(), "pytorch");
+  assert.equal(torchPeerName("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"), "pytorch+tcmalloc");
+  assert.equal(torchPeerName("/opt/lib/libjemalloc.so.2"), "pytorch+jemalloc");
+  const dir = await Deno.makeTempDir({ prefix: "peers_test_" });
+  try {
+    await Deno.writeTextFile(`${dir}/libtcmalloc_minimal.so.4`, "");
+    await Deno.mkdir(`${dir}/adir`);
+    assert.equal(
+      findTcmalloc([`${dir}/missing.so`, `${dir}/adir`, `${dir}/libtcmalloc_minimal.so.4`]),
+      `${dir}/libtcmalloc_minimal.so.4`,
+    );
+    assert.equal(findTcmalloc([`${dir}/missing.so`, `${dir}/adir`]), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runTorchPeer: the preload reaches the script's environment and names the peer", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peers_test_" });
+  try {
+    // Stands in for the PyTorch script: echoes the environment it got as the peer's JSON line.
+    await Deno.writeTextFile(
+      `${dir}/echo.py`,
+      "import json, os\nprint(json.dumps({'name': 'pytorch', 'version': 'x', 'threads': 1, 'train_img_s': 1, " +
+        "'infer_fps': 1, 'infer_batch_img_s': 1, 'params': 1, 'preload': os.environ.get('LD_PRELOAD'), " +
+        "'omp': os.environ.get('OMP_NUM_THREADS')}))\n",
+    );
+    // Any shared library that exists preloads harmlessly; the C library is always there.
+    const libc = ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6", "/lib64/libc.so.6"]
+      .find((p) => findTcmalloc([p]) !== null);
+    const common = { threads: 3, protocol: TINY, expectParams: 1, expectPriors: 1, python: "python3" };
+    const plain = await runTorchPeer({ ...common, script: `${dir}/echo.py` });
+    assert.equal(plain.name, "pytorch");
+    assert.equal(plain.result!.detail.preload, null);
+    assert.equal(plain.result!.detail.omp, "3");
+    if (libc) {
+      const pre = await runTorchPeer({ ...common, script: `${dir}/echo.py`, preload: libc });
+      assert.equal(pre.name, "pytorch+c");
+      assert.equal(pre.result!.name, "pytorch+c");
+      assert.equal(pre.result!.detail.preload, libc);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "runTorchPeer: the PyTorch network has our weight count and priors, and reports every figure",
   ignore: !hasTorch,
@@ -75,6 +124,9 @@ Deno.test({
     assert.equal(r.detail.params, params);
     assert.equal(r.detail.priors, P);
     assert.equal(r.detail.batch, TINY.batch);
+    // What the process cost the kernel, so an allocator that faults memory in every step shows.
+    assert.ok((r.detail.minor_faults as number) > 0 && (r.detail.sys_s as number) >= 0, JSON.stringify(r.detail));
+    assert.equal(r.detail.allocator_preload, null);
     for (const v of [r.train_img_s!, r.infer_fps, r.infer_batch_img_s]) assert.ok(v > 0 && Number.isFinite(v), `${v}`);
     // The script refuses a network that is not ours.
     const wrong = await runTorchPeer({
