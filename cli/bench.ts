@@ -22,7 +22,7 @@
  *   the numbers mean nothing. Explicit options still win.
  *
  * `--json` prints one JSON object on stdout (progress goes to stderr):
- * `{ model, params, cpu: { model, isa }, threads, protocol, peak_gflops, conv_impls, results: [{ backend,
+ * `{ model, params, cpu: { model, isa, onednnMaxIsa? }, threads, protocol, peak_gflops, conv_impls, results: [{ backend,
  * train_img_s, infer_fps, infer_batch_img_s, infer_path, infer_predict_fps, infer_predict_batch_img_s }], peers: [{ name, version, threads, train_img_s, infer_fps,
  * infer_batch_img_s, reason }], ratios: [{ ours, peer, train, infer_fps, infer_batch }], loop }` (`peers`, `ratios`
  * and `loop` only when asked).
@@ -62,7 +62,7 @@ import {
 } from "../lib/bench/protocol.ts";
 import { buildDetector, summarizeModel } from "../lib/model/mod.ts";
 import { loadConfig } from "../lib/runs/config.ts";
-import { cpuInfo } from "../lib/runs/run.ts";
+import { cpuInfo, describeIsa } from "../lib/runs/run.ts";
 import { type Io, parseCommandArgs, usageError } from "./command_args.ts";
 
 const HELP = `usage: deno task bench [--json] [--quick] [--peers] [--loop] [--backends native,wasm] [--batch 16]
@@ -185,7 +185,9 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
   const say = v.json ? io.error : io.log;
 
   const cpu = cpuInfo();
-  say(`bench: CPU ${cpu.model} (${cpu.isa}), ${navigator.hardwareConcurrency} logical cores, ${threads} threads`);
+  say(
+    `bench: CPU ${cpu.model} (${describeIsa(cpu)}), ${navigator.hardwareConcurrency} logical cores, ${threads} threads`,
+  );
   // wasm first: it registers our wasm training kernels, which the native backend copies when it loads.
   await setupBackend({ backend: "wasm", log: say });
   const native = await loadNative({ threads });
@@ -260,13 +262,15 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
 
     if (v.peers) {
       say(`bench: PyTorch peer (${threads} threads)...`);
-      const torch = await runTorchPeer({
+      const torchOptions = {
         threads,
         protocol,
         expectParams: totalParams,
         expectPriors: detector.priors.length / 4,
         python: v.python,
-      });
+        onednnMaxIsa: cpu.onednnMaxIsa,
+      };
+      const torch = await runTorchPeer(torchOptions);
       if (torch.reason) say(`bench: PyTorch peer unavailable: ${torch.reason}`);
       peers.push(peerRecord(torch));
       if (torch.result) {
@@ -274,14 +278,7 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
         const tcmalloc = findTcmalloc();
         if (tcmalloc) {
           say(`bench: PyTorch peer with ${tcmalloc} preloaded...`);
-          const tuned = await runTorchPeer({
-            threads,
-            protocol,
-            expectParams: totalParams,
-            expectPriors: detector.priors.length / 4,
-            python: v.python,
-            preload: tcmalloc,
-          });
+          const tuned = await runTorchPeer({ ...torchOptions, preload: tcmalloc });
           if (tuned.reason) say(`bench: PyTorch peer with tcmalloc unavailable: ${tuned.reason}`);
           peers.push(peerRecord(tuned));
         } else {
@@ -301,6 +298,11 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
         reason: `failed: ${(e as Error).message}`,
       }));
       if (ortRun.reason) say(`bench: ONNX Runtime peer unavailable: ${ortRun.reason}`);
+      if (ortRun.result && cpu.onednnMaxIsa !== undefined) {
+        // Its MLAS kernels pick their ISA from the CPU alone: its figures are not capped like ours and PyTorch's.
+        ortRun.result.detail.isa_not_capped = `ONEDNN_MAX_CPU_ISA=${cpu.onednnMaxIsa} does not apply to ONNX Runtime`;
+        say(`bench: note: ONNX Runtime ignores ONEDNN_MAX_CPU_ISA; its figures use the CPU's full ISA (${cpu.isa})`);
+      }
       peers.push(peerRecord(ortRun));
     }
 

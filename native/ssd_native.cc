@@ -373,9 +373,10 @@ ConvBwdW& getBwdW(const ConvP& p) {
 // pixels 0.25-0.8x: a 4x4 tile's transforms cost more than they save where there are few channels or few tiles.
 // Hence: IC x OC >= 512 and at least 2,400 output pixels over the batch, and batch 2+ (at batch 1 only the two largest
 // maps qualify, 0.94x and 1.3x, and the plan ran slower with them). Mode (SSD_NATIVE_OWN_WINOGRAD or
-// setOwnWinograd): "auto" (default) = on only where the CPU lacks AVX-512 (there oneDNN's own Winograd and
+// setOwnWinograd): "auto" (default) = on only where oneDNN does not run AVX-512 kernels (there its own Winograd and
 // AVX-512 kernels run, and ours was not measured), "on" = wherever the shape qualifies (tests), "off" = never.
-// setWinograd(false) turns it off as well.
+// setWinograd(false) turns it off as well. "Where oneDNN does not run AVX-512" is oneDNN's effective ISA, not the
+// CPU's: ONEDNN_MAX_CPU_ISA=AVX2 on an AVX-512 machine gives the kernels of an AVX2 machine, ours included.
 enum OwnWino { kOwnOff = 0, kOwnAuto = 1, kOwnOn = 2 };
 int& ownWinogradMode() {
   static int mode = [] {
@@ -387,10 +388,19 @@ int& ownWinogradMode() {
   }();
   return mode;
 }
-// Whether our Winograd may run at all now: the mode, setWinograd, the CPU and the build (shapes aside).
+// Whether oneDNN may use avx512_core kernels here: the CPU has them and ONEDNN_MAX_CPU_ISA does not cap below them
+// (the cpu_isa values are bit sets, each including the ISAs below it).
+bool onednnRunsAvx512() {
+  static const bool yes = [] {
+    const unsigned core = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+    return (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & core) == core;
+  }();
+  return yes;
+}
+// Whether our Winograd may run at all now: the mode, setWinograd, oneDNN's ISA and the build (shapes aside).
 bool ownWinogradAllowed() {
   const int mode = ownWinogradMode();
-  return winogradOn() && mode != kOwnOff && !(mode == kOwnAuto && wino::cpuHasAvx512()) && wino::available();
+  return winogradOn() && mode != kOwnOff && !(mode == kOwnAuto && onednnRunsAvx512()) && wino::available();
 }
 bool ownWinogradWanted(const ConvP& p) {
   if (!ownWinogradAllowed()) return false;

@@ -300,15 +300,6 @@ std::vector<float>& weightPlanes() {
 
 }  // namespace
 
-bool cpuHasAvx512() {
-#ifdef WINO_X86
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return has;
-#else
-  return false;
-#endif
-}
-
 bool available() {
 #ifdef WINO_X86
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");

@@ -14,8 +14,6 @@ struct Geo {
 
 // Whether this build and CPU can run these kernels (x86-64 with AVX2 and FMA).
 bool available();
-// Whether the CPU has AVX-512 (there oneDNN runs its own Winograd, and "auto" leaves ours off).
-bool cpuHasAvx512();
 
 // y = conv(x, w) (+ bias[OC] when not null).
 void forward(const Geo& g, const float* x, const float* w, const float* bias, float* y);

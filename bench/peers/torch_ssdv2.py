@@ -241,6 +241,14 @@ def check(a):
     return 0
 
 
+def cpu_capability():
+    """ATen's kernel dispatch level ("AVX2", "AVX512", "DEFAULT"), from the build summary torch 1.13 prints."""
+    for line in torch.__config__.show().splitlines():
+        if "CPU capability usage:" in line:
+            return line.split(":", 1)[1].strip()
+    return None
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, required=True)
@@ -336,6 +344,9 @@ def main(argv):
         # Where the time outside the kernels went: the default glibc allocator hands large tensors back to the
         # kernel and faults them in again on the next step, which costs seconds of system time on some machines.
         "allocator_preload": os.environ.get("LD_PRELOAD") or None,
+        # The ISAs its kernels ran on: ATen's dispatch (ATEN_CPU_CAPABILITY) and oneDNN's cap, if any.
+        "cpu_capability": cpu_capability(),
+        "onednn_max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or None,
         "minor_faults": usage.ru_minflt,
         "user_s": usage.ru_utime,
         "sys_s": usage.ru_stime,

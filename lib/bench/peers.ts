@@ -73,6 +73,18 @@ export interface TorchPeerOptions {
    * `pytorch+<library stem>` (`pytorch+tcmalloc`).
    */
   preload?: string;
+  /**
+   * oneDNN's ISA cap of this run (`onednnMaxIsa` of lib/runs/run.ts `cpuInfo()`). PyTorch's oneDNN inherits ONEDNN_MAX_CPU_ISA
+   * from our environment; for an AVX2 cap the script also gets ATEN_CPU_CAPABILITY=avx2, so PyTorch's own kernels
+   * (batch norm, elementwise, the optimizer) run on the same ISA as its convolutions.
+   */
+  onednnMaxIsa?: string;
+}
+
+/** The ATen capability that matches a oneDNN ISA cap, where there is one (`avx2` for AVX2 caps). */
+export function atenCapability(onednnMaxIsa: string | undefined): string | null {
+  if (onednnMaxIsa === undefined) return null;
+  return /^AVX2/i.test(onednnMaxIsa) ? "avx2" : /^(SSE|AVX$)/i.test(onednnMaxIsa) ? "default" : null;
 }
 
 /** Where Debian and other distributions put tcmalloc (package libtcmalloc-minimal4 on Debian). */
@@ -147,6 +159,7 @@ export async function runTorchPeer(options: TorchPeerOptions): Promise<PeerRun> 
   const script = options.script ?? TORCH_SCRIPT;
   const [h, w] = options.inputSize ?? [240, 320];
   checkProtocol(options.protocol);
+  const aten = atenCapability(options.onednnMaxIsa);
   const args = [
     script,
     "--threads",
@@ -168,7 +181,11 @@ export async function runTorchPeer(options: TorchPeerOptions): Promise<PeerRun> 
       stdout: "piped",
       stderr: "piped",
       // One OpenMP pool of the asked size; the script also calls torch.set_num_threads.
-      env: { OMP_NUM_THREADS: String(options.threads), ...(options.preload ? { LD_PRELOAD: options.preload } : {}) },
+      env: {
+        OMP_NUM_THREADS: String(options.threads),
+        ...(options.preload ? { LD_PRELOAD: options.preload } : {}),
+        ...(aten ? { ATEN_CPU_CAPABILITY: aten } : {}),
+      },
       signal: AbortSignal.timeout(options.timeoutMs ?? 600_000),
     }).output();
   } catch (e) {

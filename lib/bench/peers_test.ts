@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { buildDetector, summarizeModel } from "../model/mod.ts";
 import { randomizeNormalization } from "../export/testing.ts";
 import {
+  atenCapability,
   checkTorchNetwork,
   DEFAULT_PYTHON,
   findTcmalloc,
@@ -78,6 +79,15 @@ Deno.test("torchPeerName / findTcmalloc: the peer is named after the preloaded a
   }
 });
 
+Deno.test("atenCapability: the ATen dispatch level that matches a oneDNN ISA cap", () => {
+  assert.equal(atenCapability(undefined), null);
+  assert.equal(atenCapability("AVX2"), "avx2");
+  assert.equal(atenCapability("AVX2_VNNI"), "avx2");
+  assert.equal(atenCapability("AVX"), "default");
+  assert.equal(atenCapability("SSE41"), "default");
+  assert.equal(atenCapability("AVX512_CORE"), null);
+});
+
 Deno.test("runTorchPeer: the preload reaches the script's environment and names the peer", async () => {
   const dir = await Deno.makeTempDir({ prefix: "peers_test_" });
   try {
@@ -86,7 +96,7 @@ Deno.test("runTorchPeer: the preload reaches the script's environment and names 
       `${dir}/echo.py`,
       "import json, os\nprint(json.dumps({'name': 'pytorch', 'version': 'x', 'threads': 1, 'train_img_s': 1, " +
         "'infer_fps': 1, 'infer_batch_img_s': 1, 'params': 1, 'preload': os.environ.get('LD_PRELOAD'), " +
-        "'omp': os.environ.get('OMP_NUM_THREADS')}))\n",
+        "'omp': os.environ.get('OMP_NUM_THREADS'), 'aten': os.environ.get('ATEN_CPU_CAPABILITY')}))\n",
     );
     // Any shared library that exists preloads harmlessly; the C library is always there.
     const libc = ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6", "/lib64/libc.so.6"]
@@ -96,6 +106,10 @@ Deno.test("runTorchPeer: the preload reaches the script's environment and names 
     assert.equal(plain.name, "pytorch");
     assert.equal(plain.result!.detail.preload, null);
     assert.equal(plain.result!.detail.omp, "3");
+    assert.equal(plain.result!.detail.aten, null);
+    // Under an AVX2 cap of oneDNN, PyTorch's own kernels are held to AVX2 as well.
+    const capped = await runTorchPeer({ ...common, script: `${dir}/echo.py`, onednnMaxIsa: "AVX2" });
+    assert.equal(capped.result!.detail.aten, "avx2");
     if (libc) {
       const pre = await runTorchPeer({ ...common, script: `${dir}/echo.py`, preload: libc });
       assert.equal(pre.name, "pytorch+c");

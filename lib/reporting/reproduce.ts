@@ -11,7 +11,7 @@ import { bySizeTable, writeTable } from "./tables.ts";
 import { dataLabelOf } from "../data/label.ts";
 import { table2ChartSpec, table2Files, table2Rows, type Table2Run } from "./table2.ts";
 import { readJsonIfPresent, writeJsonAtomic } from "../runs/files.ts";
-import { type CpuInfo, cpuInfo } from "../runs/run.ts";
+import { CPU_SHAPE, type CpuInfo, cpuInfo } from "../runs/run.ts";
 import { BY_SIZE_SHAPE, readRun } from "../runs/read.ts";
 import { checkShape, shape as S } from "../runs/shape.ts";
 import { collectRuns } from "../experiments/grid.ts";
@@ -86,7 +86,7 @@ export interface ReproduceRecord {
 const NUM = S.nullable(S.number());
 const RECORD_SHAPE = S.object({
   date: S.string(),
-  cpu: S.object({ model: S.string(), isa: S.oneOf("AVX-512", "AVX2", "other", "unknown") }),
+  cpu: CPU_SHAPE,
   tolerancePoints: S.number(0),
   seconds: S.number(0),
   runs: S.array(S.object({

@@ -42,7 +42,7 @@ import { table2RunOf } from "./run_outputs.ts";
 import { readReproduceRecord } from "./reproduce.ts";
 import { summarizeRun, usesGeneratedData } from "./summary.ts";
 import { type ListedRun, listRuns, readPrCurves, readRun } from "../runs/read.ts";
-import type { Provenance } from "../runs/run.ts";
+import { describeIsa, type Provenance } from "../runs/run.ts";
 import { type Picture, pictureGrid } from "./draw.ts";
 import { frameTable, type Report, type SiteChart, type SitePicture, type SiteSection, type SiteTable } from "./html.ts";
 import { pickRun, sharedSsdv2Experiment, SSDV2_RUN_EXPERIMENTS } from "./runs.ts";
@@ -138,7 +138,7 @@ function runEvaluations(run: ListedRun, shown: string): EvalRecord[] {
 export function cpuText(provenance: { host: Pick<Provenance["host"], "cpu"> } | null | undefined): string {
   const cpu = provenance?.host.cpu;
   if (!cpu?.model || cpu.model === "unknown") return "CPU not recorded";
-  return cpu.isa && cpu.isa !== "unknown" ? `${cpu.model} (${cpu.isa})` : cpu.model;
+  return cpu.isa && cpu.isa !== "unknown" ? `${cpu.model} (${describeIsa(cpu)})` : cpu.model;
 }
 
 /**
@@ -466,7 +466,7 @@ export async function buildReport(resultsDir: string, options: ReportOptions = {
       ...(reproduced?.cpu?.model
         ? [
           `The last ./run reproduce (${reproduced.date ?? "date unknown"}) ran on ${reproduced.cpu.model}` +
-          `${reproduced.cpu.isa ? ` (${reproduced.cpu.isa})` : ""}.`,
+          `${reproduced.cpu.isa ? ` (${describeIsa(reproduced.cpu)})` : ""}.`,
         ]
         : []),
     ],

@@ -208,16 +208,35 @@ export interface CpuInfo {
   model: string;
   /** `AVX-512` (oneDNN runs Winograd there), `AVX2`, `other`, or `unknown` where /proc/cpuinfo is unreadable. */
   isa: "AVX-512" | "AVX2" | "other" | "unknown";
+  /**
+   * oneDNN's instruction-set cap (`ONEDNN_MAX_CPU_ISA`, or the older `DNNL_MAX_CPU_ISA`), upper-cased, where one is
+   * set: `AVX2` on an AVX-512 CPU runs the kernels an AVX2 machine runs. Absent when nothing caps it.
+   */
+  onednnMaxIsa?: string;
 }
 
-/** Reads the CPU model and vector ISA from /proc/cpuinfo (Linux); `unknown` elsewhere. */
-export function cpuInfo(text?: string): CpuInfo {
+/** Environment lookup that yields undefined where reading the environment is not permitted. */
+function envOrUndefined(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads the CPU model and vector ISA from /proc/cpuinfo (Linux; `unknown` elsewhere) and oneDNN's ISA cap from the
+ * environment (`env`, default the process's).
+ */
+export function cpuInfo(text?: string, env: (name: string) => string | undefined = envOrUndefined): CpuInfo {
+  const cap = (env("ONEDNN_MAX_CPU_ISA") ?? env("DNNL_MAX_CPU_ISA"))?.trim().toUpperCase();
+  const capped = cap && cap !== "ALL" ? { onednnMaxIsa: cap } : {};
   let info = text;
   if (info === undefined) {
     try {
       info = Deno.readTextFileSync("/proc/cpuinfo");
     } catch {
-      return { model: "unknown", isa: "unknown" };
+      return { model: "unknown", isa: "unknown", ...capped };
     }
   }
   const model = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? "unknown";
@@ -229,7 +248,17 @@ export function cpuInfo(text?: string): CpuInfo {
     : flags.trim()
     ? "other"
     : "unknown";
-  return { model, isa };
+  return { model, isa, ...capped };
+}
+
+/** Whether oneDNN runs its AVX-512 kernels (and its Winograd) on this CPU: AVX-512 there and not capped below it. */
+export function onednnAvx512(cpu: CpuInfo): boolean {
+  return cpu.isa === "AVX-512" && (cpu.onednnMaxIsa === undefined || cpu.onednnMaxIsa.startsWith("AVX512"));
+}
+
+/** `AVX-512`, or `AVX-512 capped to AVX2 (ONEDNN_MAX_CPU_ISA)`: how speed records name the ISA the kernels ran. */
+export function describeIsa(cpu: CpuInfo): string {
+  return cpu.onednnMaxIsa === undefined ? cpu.isa : `${cpu.isa} capped to ${cpu.onednnMaxIsa} (ONEDNN_MAX_CPU_ISA)`;
 }
 
 /** Host description for provenance. */
@@ -268,7 +297,12 @@ export async function readProvenance(runDir: string): Promise<Provenance> {
   return parseProvenance(await readJson(file), { file });
 }
 
-const CPU_SHAPE = S.object({ model: S.string(), isa: S.oneOf("AVX-512", "AVX2", "other", "unknown") });
+/** The shape of a recorded {@link CpuInfo} (provenance.json, reproduce.json). */
+export const CPU_SHAPE = S.object({
+  model: S.string(),
+  isa: S.oneOf("AVX-512", "AVX2", "other", "unknown"),
+  onednnMaxIsa: S.optional(S.string()),
+});
 
 /**
  * The shape of provenance.json. Fields added after the first runs were recorded (`data.problems`, `host.cpu`,

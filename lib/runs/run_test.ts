@@ -2,11 +2,14 @@ import assert from "node:assert/strict";
 import { DEFAULT_CONFIG } from "./config.ts";
 import {
   acquireRunLock,
+  cpuInfo,
   createRunDir,
+  describeIsa,
   gitState,
   hostInfo,
   makeRunId,
   missingRunFiles,
+  onednnAvx512,
   parseProvenance,
   readProvenance,
   RUN_CONTRACT,
@@ -101,4 +104,30 @@ Deno.test("readProvenance: checked field by field; keys it does not know are kep
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("cpuInfo: model and widest ISA from /proc/cpuinfo text, oneDNN's cap from the environment", () => {
+  const text = (flags: string) => `processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: ${flags}\n`;
+  const none = () => undefined;
+  assert.deepEqual(cpuInfo(text("fpu sse4_2 avx avx2 fma avx512f avx512bw"), none), {
+    model: "AMD EPYC",
+    isa: "AVX-512",
+  });
+  assert.deepEqual(cpuInfo(text("fpu sse4_2 avx avx2 fma"), none), { model: "AMD EPYC", isa: "AVX2" });
+  // A flag that only starts like one does not count.
+  assert.equal(cpuInfo(text("fpu avx2_fake avx512f_x"), none).isa, "other");
+  assert.deepEqual(cpuInfo("", none), { model: "unknown", isa: "unknown" });
+  const capped = cpuInfo(text("avx2 avx512f"), (n) => (n === "ONEDNN_MAX_CPU_ISA" ? " avx2 " : undefined));
+  assert.deepEqual(capped, { model: "AMD EPYC", isa: "AVX-512", onednnMaxIsa: "AVX2" });
+  assert.equal(onednnAvx512(capped), false);
+  assert.equal(describeIsa(capped), "AVX-512 capped to AVX2 (ONEDNN_MAX_CPU_ISA)");
+  const old = cpuInfo(text("avx2 avx512f"), (n) => (n === "DNNL_MAX_CPU_ISA" ? "AVX512_CORE" : undefined));
+  assert.equal(old.onednnMaxIsa, "AVX512_CORE");
+  assert.equal(onednnAvx512(old), true);
+  // ALL is no cap.
+  const all = cpuInfo(text("avx2 avx512f"), () => "ALL");
+  assert.equal(all.onednnMaxIsa, undefined);
+  assert.equal(onednnAvx512(all), true);
+  assert.equal(describeIsa(all), "AVX-512");
+  assert.equal(onednnAvx512(cpuInfo(text("avx2"), none)), false);
 });

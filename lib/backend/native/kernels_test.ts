@@ -4,6 +4,7 @@ import { addonBuilt } from "./addon.ts";
 import { loadNative, nativeAddon } from "./native.ts";
 import { convParams, NATIVE_BACKEND } from "./kernels.ts";
 import { onBackends, relErr } from "./testing.ts";
+import { cpuInfo, onednnAvx512 } from "../../runs/run.ts";
 
 const ignore = !addonBuilt();
 if (ignore) console.warn("native addon not built: native kernel tests are skipped (run `deno task build:native`)");
@@ -292,6 +293,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: "native kernels: under ONEDNN_MAX_CPU_ISA=AVX2 oneDNN runs its AVX2 kernels and ours takes the Winograd shapes",
+  ignore: ignore || Deno.build.arch !== "x86_64" || Deno.build.os !== "linux" ||
+    !/\bavx2\b/.test(Deno.readTextFileSync("/proc/cpuinfo")),
+  async fn() {
+    // oneDNN reads the cap once, when it first dispatches, so the check runs in a process of its own.
+    const script = `
+      import * as tf from "@tensorflow/tfjs";
+      import { loadNative, nativeAddon } from "${new URL("./native.ts", import.meta.url).href}";
+      import { convParams } from "${new URL("./kernels.ts", import.meta.url).href}";
+      await tf.setBackend("cpu");
+      const ok = (await loadNative()).ok;
+      const a = nativeAddon();
+      const impl = (x, f) => a.convImpl(convParams(tf.backend_util.computeConv2DInfo(x, f, 1, 1, "same"), 1));
+      console.log(JSON.stringify({ ok, own: a.ownWinogradActive(), wino: impl([16, 30, 40, 64], [3, 3, 64, 64]),
+        direct: impl([16, 30, 40, 16], [3, 3, 16, 16]) }));
+    `;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=js", script],
+      cwd: new URL("../../..", import.meta.url).pathname,
+      env: { ONEDNN_MAX_CPU_ISA: "AVX2", SSD_NATIVE_OWN_WINOGRAD: "auto", SSD_NATIVE_WINOGRAD: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.ok(out.success, new TextDecoder().decode(out.stderr).slice(-500));
+    const r = JSON.parse(text.trim().split("\n").pop()!);
+    assert.equal(r.ok, true);
+    assert.equal(r.own, true, "auto mode must follow oneDNN's ISA, not the CPU's");
+    for (const name of r.wino.split("|")) assert.equal(name, "own:winograd_4x3", r.wino);
+    for (const name of r.direct.split("|")) assert.match(name, /avx2/, r.direct);
+    assert.doesNotMatch(r.direct, /avx512/);
+  },
+});
+
+Deno.test({
   name:
     "native kernels: stride-1 3x3 convolutions run as Winograd where it pays (channels, map size, batch), else direct",
   ignore,
@@ -300,7 +336,8 @@ Deno.test({
     const addon = nativeAddon()!;
     const impl = (x: [number, number, number, number], f: [number, number, number, number], stride: number) =>
       addon.convImpl(convParams(tf.backend_util.computeConv2DInfo(x, f, stride, 1, "same"), 1));
-    const avx512 = Deno.build.os === "linux" && /\bavx512f\b/.test(Deno.readTextFileSync("/proc/cpuinfo"));
+    // oneDNN's AVX-512 Winograd runs where the CPU has AVX-512 and ONEDNN_MAX_CPU_ISA does not cap it.
+    const avx512 = Deno.build.os === "linux" && onednnAvx512(cpuInfo());
     const off = Deno.env.get("SSD_NATIVE_WINOGRAD") === "0";
     const wino = impl([16, 30, 40, 64], [3, 3, 64, 64], 1).split("|");
     assert.equal(wino.length, 3);
