@@ -74,9 +74,9 @@ export interface TorchPeerOptions {
    */
   preload?: string;
   /**
-   * oneDNN's ISA cap of this run (`onednnMaxIsa` of lib/runs/run.ts `cpuInfo()`). PyTorch's oneDNN inherits ONEDNN_MAX_CPU_ISA
-   * from our environment; for an AVX2 cap the script also gets ATEN_CPU_CAPABILITY=avx2, so PyTorch's own kernels
-   * (batch norm, elementwise, the optimizer) run on the same ISA as its convolutions.
+   * oneDNN's ISA cap of this run (`onednnMaxIsa` of lib/runs/run.ts `cpuInfo()`). PyTorch's oneDNN inherits
+   * ONEDNN_MAX_CPU_ISA from our environment; for an AVX2 cap the script also gets ATEN_CPU_CAPABILITY=avx2, so
+   * PyTorch's own kernels (batch norm, elementwise, the optimizer) run on the same ISA as its convolutions.
    */
   onednnMaxIsa?: string;
 }
