@@ -136,8 +136,9 @@ export interface NativeAddon {
   setBwdWBlocked(on: boolean): boolean;
   /**
    * Our own Winograd F(4x4, 3x3) for stride-1 3x3 convolutions (native/winograd.cc): "auto" (default, or
-   * SSD_NATIVE_OWN_WINOGRAD) runs it only where the CPU lacks AVX-512, whose oneDNN kernels have no Winograd; "on"
-   * wherever the shape qualifies; "off" never. Returns the previous mode. `setWinograd(false)` turns it off too.
+   * SSD_NATIVE_OWN_WINOGRAD) runs it only where oneDNN runs no AVX-512 kernels (the CPU lacks AVX-512, or
+   * ONEDNN_MAX_CPU_ISA caps it below), since oneDNN has Winograd only there; "on" wherever the shape qualifies; "off"
+   * never. Returns the previous mode. `setWinograd(false)` turns it off too.
    */
   setOwnWinograd(mode: "auto" | "on" | "off"): "auto" | "on" | "off";
   /** Whether our own Winograd runs now for the shapes that qualify (mode, CPU and build allowing). */
