@@ -7,9 +7,9 @@
  *   refuses to measure when its network's weight count or prior count differs from ours. It runs twice where
  *   tcmalloc is installed: as it comes (glibc malloc), and with tcmalloc preloaded, as PyTorch's CPU tuning guides
  *   advise. On machines where page faults are dear, glibc hands PyTorch's large activation tensors back to the kernel
- *   after every step and faults them in again: on the AVX-512 machine of 2026-12-07 that was 2 million faults and
- *   16 s of system time in a 25 s run, and PyTorch trained 4x slower than with tcmalloc. Reporting only the first
- *   would flatter us.
+ *   after every step and faults them in again: on the AVX-512 machine of 2026-12-07 that was 1.9 million faults and
+ *   16 s of system time beside 24 s of user time, and PyTorch trained 4x slower than with tcmalloc. Reporting only
+ *   the first would flatter us.
  * - ONNX Runtime (onnxruntime-node): inference only, on the ONNX export (lib/export/onnx.ts) of our own detector.
  *
  * A peer that cannot run here (no python, no torch, no onnxruntime) gives `result: null` and the reason, so the
