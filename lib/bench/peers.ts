@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { buildOnnxModel } from "../export/onnx.ts";
 import { detectorSource } from "../export/source.ts";
 import type { Detector } from "../model/mod.ts";
+import { isFile } from "../util/paths.ts";
 import { type BenchProtocol, checkProtocol, protocolArgs, timeItAsync, timingOf } from "./protocol.ts";
 
 /** A peer's figures (null where the peer has none: ONNX Runtime does not train). */
@@ -100,14 +101,7 @@ export const TCMALLOC_HINT = "apt-get install -y libtcmalloc-minimal4";
 
 /** The first of `paths` that is a file, or null. */
 export function findTcmalloc(paths: readonly string[] = TCMALLOC_PATHS): string | null {
-  for (const p of paths) {
-    try {
-      if (Deno.statSync(p).isFile) return p;
-    } catch {
-      // not there: try the next
-    }
-  }
-  return null;
+  return paths.find(isFile) ?? null;
 }
 
 /** `pytorch`, or `pytorch+tcmalloc` for a preloaded `.../libtcmalloc_minimal.so.4`. */

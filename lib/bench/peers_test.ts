@@ -14,6 +14,7 @@ import {
   torchPeerName,
 } from "./peers.ts";
 import { type BenchProtocol, QUICK_PROTOCOL } from "./protocol.ts";
+import { isFile } from "../util/paths.ts";
 
 await tf.setBackend("cpu");
 
@@ -100,7 +101,7 @@ Deno.test("runTorchPeer: the preload reaches the script's environment and names 
     );
     // Any shared library that exists preloads harmlessly; the C library is always there.
     const libc = ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6", "/lib64/libc.so.6"]
-      .find((p) => findTcmalloc([p]) !== null);
+      .find(isFile);
     const common = { threads: 3, protocol: TINY, expectParams: 1, expectPriors: 1, python: "python3" };
     const plain = await runTorchPeer({ ...common, script: `${dir}/echo.py` });
     assert.equal(plain.name, "pytorch");

@@ -8,17 +8,11 @@
  */
 
 import { findChromium, inspectPage } from "../util/devtools.ts";
+import { findOnPath } from "../util/paths.ts";
 
 /** Finds Debian's `jupyter-notebook` on PATH, or `undefined` (callers then skip visibly). */
 export function findJupyterNotebook(): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":").filter((d) => d)) {
-    try {
-      if (Deno.statSync(`${dir}/jupyter-notebook`).isFile) return `${dir}/jupyter-notebook`;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
+  return findOnPath("jupyter-notebook");
 }
 
 /** A running notebook server. */

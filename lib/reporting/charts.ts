@@ -13,6 +13,7 @@ import { prCornerIndices } from "../metrics/voc.ts";
 import { isGeneratedData } from "../data/label.ts";
 import { PAPER_TABLE2_MAP, type RunSummary } from "./summary.ts";
 import type { EpochLogRow } from "../runs/train_log.ts";
+import { isFile } from "../util/paths.ts";
 
 /** A Vega-Lite spec as plain JSON. */
 export type VlSpec = Record<string, unknown>;
@@ -440,13 +441,7 @@ const FONT_FILES = [
  * (Debian package fonts-dejavu-core), loaded explicitly when present, since resvg draws no text without a font.
  */
 export function svgToPng(svg: string, options: { scale?: number } = {}): Uint8Array {
-  const fontFiles = FONT_FILES.filter((f) => {
-    try {
-      return Deno.statSync(f).isFile;
-    } catch {
-      return false;
-    }
-  });
+  const fontFiles = FONT_FILES.filter(isFile);
   const resvg = new Resvg(svg, {
     fitTo: { mode: "zoom", value: options.scale ?? 2 },
     background: "white",

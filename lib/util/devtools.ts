@@ -5,6 +5,8 @@
  * @module
  */
 
+import { findOnPath } from "./paths.ts";
+
 /** What {@link inspectPage} saw while the page loaded. */
 export interface PageInspection {
   /** Text of every `console.error` / `console.assert` call and every error-level log entry. */
@@ -41,16 +43,9 @@ export interface InspectOptions {
 
 /** Finds a Chromium binary on PATH, or `undefined` when there is none (callers then skip visibly). */
 export function findChromium(): string | undefined {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter((d) => d);
   for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    for (const dir of dirs) {
-      const path = `${dir}/${name}`;
-      try {
-        if (Deno.statSync(path).isFile) return path;
-      } catch {
-        // not in this directory
-      }
-    }
+    const path = findOnPath(name);
+    if (path) return path;
   }
   return undefined;
 }
