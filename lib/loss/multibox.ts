@@ -39,6 +39,11 @@ export interface MultiboxLoss {
 /**
  * Selects, per image, the positives and the `negPosRatio * positives` negatives with the largest background loss.
  * Returns a 0/1 mask of the priors that enter the classification loss and the number of positives.
+ *
+ * Only the set of kept negatives matters, so the ranking is a selection (quickselect, O(P) per image) rather than a
+ * sort: sorting the negatives of every image (4,420 priors each) took about 20 ms of a 270 ms training step at batch 16
+ * (AVX-512, 2 threads), the selection under 1 ms. The order is the same total order a sort by (loss descending,
+ * index ascending) uses, so the mask is the one that sort gives.
  */
 export function mineHardNegatives(
   bgLoss: ArrayLike<number>,
@@ -50,23 +55,65 @@ export function mineHardNegatives(
   const B = labels.length / P;
   const mask = new Float32Array(labels.length);
   let total = 0;
-  const negs: number[] = [];
+  const negs = new Int32Array(P);
   for (let b = 0; b < B; b++) {
-    let npos = 0;
-    negs.length = 0;
+    let npos = 0, m = 0;
     for (let p = b * P; p < (b + 1) * P; p++) {
       if (labels[p] > 0) {
         mask[p] = 1;
         npos++;
-      } else negs.push(p);
+      } else negs[m++] = p;
     }
     total += npos;
-    const nneg = Math.min(Math.floor(ratio * npos), negs.length);
+    const nneg = Math.min(Math.floor(ratio * npos), m);
     if (nneg === 0) continue;
-    if (nneg < negs.length) negs.sort((i, j) => bgLoss[j] - bgLoss[i] || i - j);
+    if (nneg < m) selectHardest(negs, m, nneg, bgLoss);
     for (let k = 0; k < nneg; k++) mask[negs[k]] = 1;
   }
   return { mask, numPositives: total };
+}
+
+/**
+ * Reorders `idx[0..n)` so that its first `k` entries are the `k` priors ranked first by (`key` descending, index
+ * ascending). Hoare-partition quickselect with a median-of-three pivot; after a bounded number of rounds (inputs that
+ * defeat the pivot rule) it sorts what is left, so it is never quadratic. Keys that are NaN rank as equal to any
+ * other key (as the sort comparator did); a NaN loss stops training anyway.
+ */
+function selectHardest(idx: Int32Array, n: number, k: number, key: ArrayLike<number>): void {
+  const ahead = (i: number, j: number) => key[i] > key[j] || (key[i] === key[j] && i < j);
+  const swap = (a: number, b: number) => {
+    const t = idx[a];
+    idx[a] = idx[b];
+    idx[b] = t;
+  };
+  const target = k - 1;
+  let lo = 0, hi = n - 1;
+  let rounds = 2 * Math.ceil(Math.log2(n + 1)) + 8;
+  while (hi > lo) {
+    if (rounds-- === 0) {
+      const rest = Array.from(idx.subarray(lo, hi + 1)).sort((i, j) => (ahead(i, j) ? -1 : ahead(j, i) ? 1 : 0));
+      idx.set(rest, lo);
+      return;
+    }
+    const mid = (lo + hi) >>> 1;
+    if (ahead(idx[mid], idx[lo])) swap(lo, mid);
+    if (ahead(idx[hi], idx[lo])) swap(lo, hi);
+    if (ahead(idx[hi], idx[mid])) swap(mid, hi);
+    const pivot = idx[mid];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (ahead(idx[i], pivot)) i++;
+      while (ahead(pivot, idx[j])) j--;
+      if (i <= j) {
+        swap(i, j);
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return;
+  }
 }
 
 /**
@@ -110,7 +157,10 @@ export function multiboxLoss(
   }
   return tf.tidy(() => {
     const logp = tf.logSoftmax(pred.logits);
-    const bgLoss = tf.tidy(() => tf.neg(logp.slice([0, 0, 0], [B, P, 1])).dataSync());
+    // The background loss -log p(background) read from logp in JS: a strided slice kernel took ~8 ms for this.
+    const lp = logp.dataSync();
+    const bgLoss = new Float32Array(B * P);
+    for (let i = 0; i < bgLoss.length; i++) bgLoss[i] = -lp[i * C];
     const { mask, numPositives } = mineHardNegatives(bgLoss, labels, { numPriors: P, ...options });
     const n = Math.max(numPositives, 1);
     const clsMask = tf.tensor2d(mask, [B, P]);

@@ -100,6 +100,64 @@ Deno.test("multibox loss: hard negative mining keeps ratio x positives per image
   assert.equal(numPositives, 3);
 });
 
+/** The ranking as a full sort by (loss descending, index ascending): what the selection must agree with. */
+function sortedMask(bgLoss: ArrayLike<number>, labels: ArrayLike<number>, P: number, ratio: number): Float32Array {
+  const mask = new Float32Array(labels.length);
+  for (let b = 0; b < labels.length / P; b++) {
+    const negs: number[] = [];
+    let npos = 0;
+    for (let p = b * P; p < (b + 1) * P; p++) {
+      if (labels[p] > 0) {
+        mask[p] = 1;
+        npos++;
+      } else negs.push(p);
+    }
+    negs.sort((i, j) => bgLoss[j] - bgLoss[i] || i - j);
+    for (const p of negs.slice(0, Math.min(Math.floor(ratio * npos), negs.length))) mask[p] = 1;
+  }
+  return mask;
+}
+
+Deno.test("multibox loss: the selection keeps the same negatives as a full sort (random, tied, sorted, infinite)", () => {
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const kinds = ["random", "few values", "all equal", "ascending", "descending", "with infinities"];
+  for (const kind of kinds) {
+    for (const P of [1, 2, 3, 17, 300]) {
+      for (const ratio of [1, 3, 1000]) {
+        const B = 3;
+        const labels = Array.from({ length: B * P }, () => (rand() < 0.05 ? 1 + Math.floor(rand() * 2) : 0));
+        labels[0] = 1; // at least one positive, so negatives are mined
+        const loss = Array.from({ length: B * P }, (_, i) => {
+          if (kind === "few values") return Math.floor(rand() * 3) * 0.5;
+          if (kind === "all equal") return 0.25;
+          if (kind === "ascending") return i;
+          if (kind === "descending") return -i;
+          if (kind === "with infinities") return rand() < 0.2 ? Infinity : rand() < 0.1 ? -0 : rand();
+          return rand();
+        });
+        const got = mineHardNegatives(Float32Array.from(loss), labels, { numPriors: P, negPosRatio: ratio });
+        assert.deepEqual(
+          Array.from(got.mask),
+          Array.from(sortedMask(loss, labels, P, ratio)),
+          `${kind} P=${P} r=${ratio}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("multibox loss: the selection ends on NaN losses and keeps the right count", () => {
+  const P = 50;
+  const labels = new Array(P).fill(0);
+  labels[3] = 1;
+  labels[9] = 2;
+  const loss = Array.from({ length: P }, (_, i) => (i % 3 === 0 ? NaN : i / P));
+  const { mask, numPositives } = mineHardNegatives(loss, labels, { numPriors: P });
+  assert.equal(numPositives, 2);
+  assert.equal(mask.reduce((a, v) => a + v, 0), 2 + 6);
+});
+
 Deno.test("multibox loss: bad shapes and labels are refused", () => {
   tf.tidy(() => {
     const pred = { logits: tf.zeros([1, 4, 3]) as tf.Tensor3D, offsets: tf.zeros([1, 4, 4]) as tf.Tensor3D };
