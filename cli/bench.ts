@@ -18,14 +18,17 @@
  * - `--loop`: the real training loop (loader, augmentation, trainer, batch 32 as 4 x 8) on the data it finds
  *   (`--data`, FACEMASK_DATA, ...), `--loop-warmup` steps then `--loop-repeats` windows of `--loop-steps` steps,
  *   beside the training figure above (lib/bench/loop.ts).
+ * - `--profile`: tfjs's per-kernel times of one native training step, then the step's phases timed without the
+ *   profiler (forward, what the loss, the gradients and the optimizer add: lib/bench/model.ts `stepPhases`).
  * - `--quick`: the smallest settings (batch 2, one window of 0.2 s, the native backend only), for CI smoke tests;
  *   the numbers mean nothing. Explicit options still win.
  *
  * `--json` prints one JSON object on stdout (progress goes to stderr):
  * `{ model, params, cpu: { model, isa, onednnMaxIsa? }, threads, protocol, peak_gflops, conv_impls, results: [{ backend,
  * train_img_s, infer_fps, infer_batch_img_s, infer_path, infer_predict_fps, infer_predict_batch_img_s }], peers: [{ name, version, threads, train_img_s, infer_fps,
- * infer_batch_img_s, reason }], ratios: [{ ours, peer, train, infer_fps, infer_batch }], loop }` (`peers`, `ratios`
- * and `loop` only when asked).
+ * infer_batch_img_s, reason }], ratios: [{ ours, peer, train, infer_fps, infer_batch }], loop, profile: { batch,
+ * wall_ms, kernels, kernels_total_ms, phases_ms: { forward, loss, backward, update, step } } }` (`peers`, `ratios`,
+ * `loop` and `profile` only when asked).
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -37,8 +40,11 @@ import {
   benchPredict,
   benchTraining,
   inferencePath,
+  type KernelTime,
   peakGflops,
   profileKernels,
+  type StepPhases,
+  stepPhases,
   syntheticBatch,
   trainStep,
 } from "../lib/bench/model.ts";
@@ -72,6 +78,7 @@ const HELP = `usage: deno task bench [--json] [--quick] [--peers] [--loop] [--ba
 Training img/s (batch 16), inference FPS (batch 1) and img/s (batch 32) of the 4-branch SSDv2 at 240x320 on each
 backend: the median of --repeats windows sharing --min-seconds. --peers adds PyTorch and ONNX Runtime on the same
 network and protocol, with ratios ours / peer; --loop the real training loop on the data it finds (--data);
+--profile the kernels of one native training step and the step's phases (forward, loss, backward, update);
 --quick the smallest settings (smoke tests); --json one JSON object on stdout.`;
 
 const OPTIONS = {
@@ -120,6 +127,15 @@ interface Result {
 }
 
 /** A peer as the JSON records it. */
+/** `--profile`: one native training step's kernels (the 20 slowest, tfjs's profiler) and its phases. */
+interface BenchProfile {
+  batch: number;
+  wall_ms: number;
+  kernels: KernelTime[];
+  kernels_total_ms: number;
+  phases_ms: StepPhases;
+}
+
 interface PeerRecord {
   name: string;
   version: string | null;
@@ -328,6 +344,36 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
     tf.dispose([data.x, data.labels, data.offsets, x1, xb]);
   }
 
+  // --profile: tfjs's kernel times of one step, then the step's phases timed without the profiler (its bookkeeping
+  // slows the step).
+  let profile: BenchProfile | null = null;
+  if (v.profile && native.ok) {
+    await tf.setBackend("native");
+    const prof = syntheticBatch(detector, { batch, seed: 1 });
+    const opt = tf.train.momentum(1e-2, 0.9, true);
+    try {
+      trainStep(detector, prof, opt);
+      const t0 = performance.now();
+      const kernels = await profileKernels(() => trainStep(detector, prof, opt));
+      const wall = performance.now() - t0;
+      const phases = stepPhases(detector, prof, {
+        optimizer: opt,
+        minSeconds: protocol.minSeconds * 2,
+        repeats: protocol.repeats,
+      });
+      profile = {
+        batch,
+        wall_ms: wall,
+        kernels: kernels.slice(0, 20),
+        kernels_total_ms: kernels.reduce((s, k) => s + k.ms, 0),
+        phases_ms: phases,
+      };
+    } finally {
+      opt.dispose();
+      tf.dispose([prof.x, prof.labels, prof.offsets]);
+    }
+  }
+
   const ratios = results.flatMap((r) =>
     peers.map((p) => ({
       ours: r.backend,
@@ -351,6 +397,7 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
         results,
         ...(v.peers ? { peers, ratios } : {}),
         ...(v.loop ? { loop } : {}),
+        ...(profile ? { profile } : {}),
       },
       null,
       2,
@@ -401,22 +448,20 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
     }
   }
 
-  if (v.profile && native.ok) {
-    await tf.setBackend("native");
-    const prof = syntheticBatch(detector, { batch, seed: 1 });
-    const opt = tf.train.momentum(1e-2, 0.9, true);
-    trainStep(detector, prof, opt);
-    const t0 = performance.now();
-    const kernels = await profileKernels(() => trainStep(detector, prof, opt));
-    const wall = performance.now() - t0;
-    const total = kernels.reduce((s, k) => s + k.ms, 0);
-    io.log(`profile of one native training step, batch ${batch} (profiled wall ${wall.toFixed(0)} ms):`);
-    for (const k of kernels.slice(0, 20)) {
+  if (profile && !v.json) {
+    io.log(`profile of one native training step, batch ${batch} (profiled wall ${profile.wall_ms.toFixed(0)} ms):`);
+    for (const k of profile.kernels) {
       io.log(`  ${k.name.padEnd(34)} ${k.ms.toFixed(1).padStart(8)} ms ${String(k.calls).padStart(5)} calls`);
     }
-    io.log(`  ${"(all kernels)".padEnd(34)} ${total.toFixed(1).padStart(8)} ms`);
-    opt.dispose();
-    tf.dispose([prof.x, prof.labels, prof.offsets]);
+    io.log(`  ${"(all kernels)".padEnd(34)} ${profile.kernels_total_ms.toFixed(1).padStart(8)} ms`);
+    const ph = profile.phases_ms;
+    const part = (name: string, ms: number) => `${name} ${ms.toFixed(1)} ms (${(100 * ms / ph.step).toFixed(0)}%)`;
+    io.log(
+      `phases of one native training step, batch ${batch} (median of ${protocol.repeats} windows): ` +
+        [part("forward", ph.forward), part("loss", ph.loss), part("backward", ph.backward), part("update", ph.update)]
+          .join(", ") +
+        `; step ${ph.step.toFixed(1)} ms`,
+    );
   }
   detector.model.dispose();
   return 0;

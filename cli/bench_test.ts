@@ -106,14 +106,24 @@ Deno.test({
 });
 
 Deno.test({
-  name: "deno task bench --quick --loop --json: the real loop's img/s beside the bench's training figure",
+  name: "deno task bench --quick --loop --profile --json: the loop's img/s beside the bench's, the step's phases",
   ignore: skipSmoke,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "cli_bench_loop_" });
     try {
       // --quick's loop: 1 warm-up step and 1 timed step of the paper's batch of 32.
       await generateDataset(dir, { seed: 7, train: 64, val: 1 });
-      const { json } = await bench(["--quick", "--loop", "--json", "--data", dir]);
+      const { json } = await bench(["--quick", "--loop", "--profile", "--json", "--data", dir]);
+      const profile = json.profile as {
+        batch: number;
+        kernels: { name: string }[];
+        phases_ms: Record<string, number>;
+      };
+      assert.equal(profile.batch, 2);
+      assert.ok(profile.kernels.some((k) => k.name === "SsdNativeCB"), "the fused CB kernel is in the profile");
+      const ph = profile.phases_ms;
+      assert.deepEqual(Object.keys(ph).sort(), ["backward", "forward", "loss", "step", "update"]);
+      assert.ok(isNum(ph.forward) && isNum(ph.step));
       const loop = json.loop as Record<string, unknown>;
       assert.ok(isNum(loop.loop_img_s));
       const train = (json.results as { train_img_s: number }[])[0].train_img_s;

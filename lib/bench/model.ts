@@ -101,10 +101,13 @@ export function timeIt(fn: () => void, options: TimingOptions = {}): Timing {
     windows.push((performance.now() - t0) / 1000 / iters);
     total += iters;
   }
-  const sorted = windows.slice().sort((a, b) => a - b);
+  return { seconds: median(windows), iters: total, range: [Math.min(...windows), Math.max(...windows)] };
+}
+
+function median(values: number[]): number {
+  const sorted = values.slice().sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { seconds: median, iters: total, range: [sorted[0], sorted[sorted.length - 1]] };
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /**
@@ -179,6 +182,63 @@ export function peakGflops(options: { addon?: NativeAddon | null; n?: number; mi
   const { seconds } = timeIt(() => tf.matMul(a, b).dispose(), { minSeconds: options.minSeconds ?? 1 });
   tf.dispose([a, b]);
   return { gflops: flops / seconds / 1e9, method: `tf.matMul ${n}^3 on ${tf.getBackend()}` };
+}
+
+/**
+ * Milliseconds of the parts of one training step at the batch of `data` (median windows, the four timed in turn
+ * within each window so a change of machine speed moves them together): `forward` the model in training mode,
+ * `loss` what the multibox loss adds to it, `backward` what the gradients add (of the loss, every trainable weight),
+ * `update` what the optimizer step adds, and `step` the whole step as {@link trainStep} runs it.
+ */
+export interface StepPhases {
+  forward: number;
+  loss: number;
+  backward: number;
+  update: number;
+  step: number;
+}
+
+/**
+ * Times the phases of a training step (see {@link StepPhases}); each differences two timed prefixes of the step, so
+ * a part can read slightly negative when it is smaller than the noise. The optimizer is tfjs's Nesterov momentum
+ * (as {@link benchTraining}), given or made and disposed here.
+ */
+export function stepPhases(
+  detector: Detector,
+  data: SyntheticBatch,
+  options: TimingOptions & { optimizer?: tf.Optimizer } = {},
+): StepPhases {
+  const opt = options.optimizer ?? tf.train.momentum(1e-2, 0.9, true);
+  const target = { labels: data.labels, offsets: data.offsets };
+  const outputs = () => detector.model.apply(data.x, { training: true }) as tf.Tensor3D[];
+  const prefixes: (() => void)[] = [
+    () => tf.tidy(() => void outputs()[0].dataSync()),
+    () =>
+      tf.tidy(() => {
+        const [logits, offsets] = outputs();
+        multiboxLoss({ logits, offsets }, target).total.dataSync();
+      }),
+    () => {
+      const { value, grads } = tf.variableGrads(() => {
+        const [logits, offsets] = outputs();
+        return multiboxLoss({ logits, offsets }, target).total;
+      });
+      value.dataSync();
+      tf.dispose([value, ...Object.values(grads)]);
+    },
+    () => trainStep(detector, data, opt),
+  ];
+  const repeats = options.repeats ?? 3;
+  const perWindow = { ...options, repeats: 1, minSeconds: (options.minSeconds ?? 4) / repeats / prefixes.length };
+  const ms: number[][] = prefixes.map(() => []);
+  for (let r = 0; r < repeats; r++) {
+    prefixes.forEach((fn, i) =>
+      ms[i].push(timeIt(fn, { ...perWindow, warmup: r === 0 ? perWindow.warmup : 0 }).seconds * 1000)
+    );
+  }
+  if (!options.optimizer) opt.dispose();
+  const [forward, withLoss, withGrads, step] = ms.map(median);
+  return { forward, loss: withLoss - forward, backward: withGrads - withLoss, update: step - withGrads, step };
 }
 
 /** Time spent in one kernel (or fused block) name over a profiled call. */

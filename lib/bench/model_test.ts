@@ -11,6 +11,7 @@ import {
   inferencePath,
   peakGflops,
   profileKernels,
+  stepPhases,
   syntheticBatch,
   timeIt,
 } from "./model.ts";
@@ -99,6 +100,12 @@ Deno.test({
     }
     assert.equal(tf.memory().numTensors, before);
     assert.ok(kernels.some((k) => k.name === "SsdNativeCB"), "the fused CB kernel shows in the profile");
+    const phases = stepPhases(d, data, { minSeconds: 0, warmup: 1, repeats: 3, optimizer });
+    assert.equal(tf.memory().numTensors, before, "stepPhases leaves no tensor behind");
+    for (const [k, v] of Object.entries(phases)) assert.ok(Number.isFinite(v), `${k}: ${v}`);
+    assert.ok(phases.forward > 0 && phases.step > 0);
+    const sum = phases.forward + phases.loss + phases.backward + phases.update;
+    assert.ok(Math.abs(sum - phases.step) < 1e-6 * phases.step, `parts add up to the step: ${sum} vs ${phases.step}`);
     const peak = peakGflops({ addon: loadAddon(), n: 256, minSeconds: 0 });
     assert.ok(peak.gflops > 0 && /oneDNN sgemm 256/.test(peak.method));
     tf.dispose([data.x, data.labels, data.offsets]);
