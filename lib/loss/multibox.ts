@@ -75,11 +75,17 @@ export function mineHardNegatives(
 
 /**
  * Reorders `idx[0..n)` so that its first `k` entries are the `k` priors ranked first by (`key` descending, index
- * ascending). Hoare-partition quickselect with a median-of-three pivot; after a bounded number of rounds (inputs that
- * defeat the pivot rule) it sorts what is left, so it is never quadratic. Keys that are NaN rank as equal to any
- * other key (as the sort comparator did); a NaN loss stops training anyway.
+ * ascending). Hoare-partition quickselect with a median-of-three pivot; after `maxRounds` partitions (default
+ * 2 log2(n) + 8, reached only by inputs that defeat the pivot rule) it sorts what is left, so it is never quadratic.
+ * Keys that are NaN rank as equal to any other key (as the sort comparator did); a NaN loss stops training anyway.
  */
-function selectHardest(idx: Int32Array, n: number, k: number, key: ArrayLike<number>): void {
+export function selectHardest(
+  idx: Int32Array,
+  n: number,
+  k: number,
+  key: ArrayLike<number>,
+  maxRounds = 2 * Math.ceil(Math.log2(n + 1)) + 8,
+): void {
   const ahead = (i: number, j: number) => key[i] > key[j] || (key[i] === key[j] && i < j);
   const swap = (a: number, b: number) => {
     const t = idx[a];
@@ -88,7 +94,7 @@ function selectHardest(idx: Int32Array, n: number, k: number, key: ArrayLike<num
   };
   const target = k - 1;
   let lo = 0, hi = n - 1;
-  let rounds = 2 * Math.ceil(Math.log2(n + 1)) + 8;
+  let rounds = maxRounds;
   while (hi > lo) {
     if (rounds-- === 0) {
       const rest = Array.from(idx.subarray(lo, hi + 1)).sort((i, j) => (ahead(i, j) ? -1 : ahead(j, i) ? 1 : 0));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { mineHardNegatives, multiboxLoss } from "./multibox.ts";
+import { mineHardNegatives, multiboxLoss, selectHardest } from "./multibox.ts";
 
 function near(actual: number, expected: number, tol = 1e-5): void {
   assert.ok(Math.abs(actual - expected) <= tol, `${actual} vs ${expected}`);
@@ -142,6 +142,23 @@ Deno.test("multibox loss: the selection keeps the same negatives as a full sort 
           Array.from(sortedMask(loss, labels, P, ratio)),
           `${kind} P=${P} r=${ratio}`,
         );
+      }
+    }
+  }
+});
+
+Deno.test("multibox loss: the selection's fallback sort (after maxRounds partitions) keeps the same set", () => {
+  let seed = 3;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (const maxRounds of [0, 1, 2]) {
+    for (const n of [5, 64, 257]) {
+      const key = Array.from({ length: n }, () => Math.floor(rand() * 7));
+      const byRank = Array.from({ length: n }, (_, i) => i).sort((i, j) => key[j] - key[i] || i - j);
+      for (const k of [1, Math.floor(n / 3), n - 1]) {
+        const idx = Int32Array.from({ length: n }, (_, i) => i);
+        selectHardest(idx, n, k, key, maxRounds);
+        const got = Array.from(idx.subarray(0, k)).sort((a, b) => a - b);
+        assert.deepEqual(got, byRank.slice(0, k).sort((a, b) => a - b), `maxRounds ${maxRounds} n ${n} k ${k}`);
       }
     }
   }
