@@ -37,6 +37,7 @@ import { resolveThreads } from "../lib/backend/native/addon.ts";
 import { loadNative, nativeAddon } from "../lib/backend/native/mod.ts";
 import {
   benchInference,
+  benchOptimizer,
   benchPredict,
   benchTraining,
   inferencePath,
@@ -126,7 +127,6 @@ interface Result {
   infer_predict_batch_img_s: number;
 }
 
-/** A peer as the JSON records it. */
 /** `--profile`: one native training step's kernels (the 20 slowest, tfjs's profiler) and its phases. */
 interface BenchProfile {
   batch: number;
@@ -136,6 +136,7 @@ interface BenchProfile {
   phases_ms: StepPhases;
 }
 
+/** A peer as the JSON records it. */
 interface PeerRecord {
   name: string;
   version: string | null;
@@ -350,7 +351,7 @@ export async function main(args: string[], io: Io = { log: console.log, error: c
   if (v.profile && native.ok) {
     await tf.setBackend("native");
     const prof = syntheticBatch(detector, { batch, seed: 1 });
-    const opt = tf.train.momentum(1e-2, 0.9, true);
+    const opt = benchOptimizer();
     try {
       trainStep(detector, prof, opt);
       const t0 = performance.now();

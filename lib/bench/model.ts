@@ -120,10 +120,23 @@ export function benchTraining(
   data: SyntheticBatch,
   options: TimingOptions & { optimizer?: tf.Optimizer } = {},
 ): number {
-  const opt = options.optimizer ?? tf.train.momentum(1e-2, 0.9, true);
-  const { seconds } = timeIt(() => trainStep(detector, data, opt), options);
-  if (!options.optimizer) opt.dispose();
+  const { seconds } = withOptimizer(options.optimizer, (opt) => timeIt(() => trainStep(detector, data, opt), options));
   return data.x.shape[0] / seconds;
+}
+
+/** The bench's optimizer: Nesterov momentum-SGD, lr 1e-2, momentum 0.9 (the caller disposes it). */
+export function benchOptimizer(): tf.Optimizer {
+  return tf.train.momentum(1e-2, 0.9, true);
+}
+
+/** Runs `fn` with `given`, or with a {@link benchOptimizer} made for the call and disposed after it. */
+function withOptimizer<T>(given: tf.Optimizer | undefined, fn: (opt: tf.Optimizer) => T): T {
+  const opt = given ?? benchOptimizer();
+  try {
+    return fn(opt);
+  } finally {
+    if (!given) opt.dispose();
+  }
 }
 
 /**
@@ -208,35 +221,32 @@ export function stepPhases(
   data: SyntheticBatch,
   options: TimingOptions & { optimizer?: tf.Optimizer } = {},
 ): StepPhases {
-  const opt = options.optimizer ?? tf.train.momentum(1e-2, 0.9, true);
   const target = { labels: data.labels, offsets: data.offsets };
   const outputs = () => detector.model.apply(data.x, { training: true }) as tf.Tensor3D[];
-  const prefixes: (() => void)[] = [
+  const loss = () => {
+    const [logits, offsets] = outputs();
+    return multiboxLoss({ logits, offsets }, target).total;
+  };
+  const prefixes: ((opt: tf.Optimizer) => void)[] = [
     () => tf.tidy(() => void outputs()[0].dataSync()),
-    () =>
-      tf.tidy(() => {
-        const [logits, offsets] = outputs();
-        multiboxLoss({ logits, offsets }, target).total.dataSync();
-      }),
+    () => tf.tidy(() => void loss().dataSync()),
     () => {
-      const { value, grads } = tf.variableGrads(() => {
-        const [logits, offsets] = outputs();
-        return multiboxLoss({ logits, offsets }, target).total;
-      });
+      const { value, grads } = tf.variableGrads(loss);
       value.dataSync();
       tf.dispose([value, ...Object.values(grads)]);
     },
-    () => trainStep(detector, data, opt),
+    (opt: tf.Optimizer) => trainStep(detector, data, opt),
   ];
   const repeats = options.repeats ?? 3;
   const perWindow = { ...options, repeats: 1, minSeconds: (options.minSeconds ?? 4) / repeats / prefixes.length };
   const ms: number[][] = prefixes.map(() => []);
-  for (let r = 0; r < repeats; r++) {
-    prefixes.forEach((fn, i) =>
-      ms[i].push(timeIt(fn, { ...perWindow, warmup: r === 0 ? perWindow.warmup : 0 }).seconds * 1000)
-    );
-  }
-  if (!options.optimizer) opt.dispose();
+  withOptimizer(options.optimizer, (opt) => {
+    for (let r = 0; r < repeats; r++) {
+      prefixes.forEach((fn, i) =>
+        ms[i].push(timeIt(() => fn(opt), { ...perWindow, warmup: r === 0 ? perWindow.warmup : 0 }).seconds * 1000)
+      );
+    }
+  });
   const [forward, withLoss, withGrads, step] = ms.map(median);
   return { forward, loss: withLoss - forward, backward: withGrads - withLoss, update: step - withGrads, step };
 }
